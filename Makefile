@@ -1,0 +1,45 @@
+# Every target sets up .venv by itself: a newcomer needs only `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PURE_CORE := provisioning/events.py,provisioning/naming.py,provisioning/scim.py,provisioning/settings.py
+
+.PHONY: venv test test-slow lint typecheck demo serve bench infra-check clean
+
+$(STAMP): requirements.txt requirements-dev.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	@touch $(STAMP)
+
+venv: $(STAMP)
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+typecheck: $(STAMP)
+	$(PY) -m mypy
+
+test: lint typecheck
+	$(PY) -m pytest -m "not slow" --cov --cov-report=
+	$(PY) -m coverage report --include="$(PURE_CORE)" --fail-under=90
+
+test-slow: $(STAMP)
+	$(PY) -m pytest -m slow
+
+infra-check: $(STAMP)
+	$(PY) -m pytest tests/infra
+
+bench: $(STAMP)
+	$(PY) -m benchmarks
+
+demo: $(STAMP)
+	$(PY) -m demo
+
+serve: $(STAMP)
+	$(PY) -m demo --serve
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage

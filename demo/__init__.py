@@ -1,0 +1,1 @@
+"""make demo / make serve: the whole product on the two local emulators."""

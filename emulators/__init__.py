@@ -1,0 +1,1 @@
+"""Local stand-ins for what only Azure has. Development and tests only; never deployed."""

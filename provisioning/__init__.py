@@ -1,0 +1,1 @@
+"""HR-driven user provisioning to on-prem Active Directory and Entra ID (the product)."""
