@@ -1,0 +1,392 @@
+// HR provisioning: everything the function app needs in one resource group. Deploy with `azd up`, or
+// `az deployment group create -g <rg> -f infra/main.bicep -p infra/main.parameters.json` after exporting
+// the variables it names. Microsoft Graph permissions are a separate, privileged step: infra/graph/main.bicep.
+//
+// Every app setting of provisioning/settings.py is a parameter below (camelCase of the setting name)
+// with the same default; tests/infra checks this against SETTINGS, so keep them in step.
+
+targetScope = 'resourceGroup'
+
+// ---------------------------------------------------------------------------------------------------
+// Deployment shape
+// ---------------------------------------------------------------------------------------------------
+
+@description('azd environment name; part of every resource name\'s unique token.')
+@minLength(1)
+@maxLength(64)
+param environmentName string
+
+@description('Azure region of every resource (must offer Flex Consumption).')
+param location string = resourceGroup().location
+
+@description('Short lowercase workload name used in resource names.')
+@minLength(2)
+@maxLength(8)
+param workloadName string = 'hrprov'
+
+@description('Private networking: VNet integration plus private endpoints for blob, queue, table and Key Vault; public access to storage and vault off.')
+param vnetEnabled bool = false
+
+@description('With vnetEnabled: public IPv4 addresses or CIDR ranges still allowed to reach Key Vault (e.g. to add secrets).')
+param keyVaultAllowedIpRanges string[] = []
+
+@description('Durable Functions backend. DurableTaskScheduler adds a scheduler, task hub and the portal\'s orchestration dashboard.')
+@allowed([
+  'AzureStorage'
+  'DurableTaskScheduler'
+])
+param durableBackend string = 'AzureStorage'
+
+@description('Durable Task Scheduler SKU (with durableBackend=DurableTaskScheduler).')
+@allowed([
+  'Consumption'
+  'Dedicated'
+])
+param durableTaskSchedulerSku string = 'Consumption'
+
+@description('Optional: object id of the person or group that watches orchestrations in the scheduler dashboard.')
+param durableDashboardPrincipalId string = ''
+
+@description('Optional: object id of a deployer (user, group or pipeline) that gets Key Vault Secrets Officer to store secrets. Empty = none.')
+param secretsOfficerPrincipalId string = ''
+
+@description('Principal type of secretsOfficerPrincipalId.')
+@allowed([
+  'User'
+  'Group'
+  'ServicePrincipal'
+])
+param secretsOfficerPrincipalType string = 'User'
+
+@description('Python version of the Flex Consumption runtime.')
+@allowed([
+  '3.11'
+  '3.12'
+])
+param pythonVersion string = '3.12'
+
+@description('Memory per Flex Consumption instance.')
+@allowed([
+  512
+  2048
+  4096
+])
+param instanceMemoryMB int = 2048
+
+@description('Upper bound of instances the app scales out to.')
+@minValue(1)
+@maxValue(1000)
+param maximumInstanceCount int = 100
+
+@description('Always-ready instances for the durable trigger group (1 is what the Flex docs recommend for Durable apps; 0 = scale to zero).')
+@minValue(0)
+@maxValue(20)
+param durableAlwaysReadyInstances int = 1
+
+// ---------------------------------------------------------------------------------------------------
+// App settings (provisioning/settings.py SETTINGS); empty = the app's own default
+// ---------------------------------------------------------------------------------------------------
+
+@description('PROVISIONING_API_ENDPOINT: The provisioning app\'s bulkUpload URL as shown in the portal (Provisioning API Endpoint); the service principal id and job id are parsed from it.')
+@minLength(1)
+param provisioningApiEndpoint string
+
+@description('UPN_DOMAIN: Domain of generated userPrincipalNames.')
+@minLength(1)
+param upnDomain string
+
+@description('MAIL_DOMAIN: Domain of generated mail addresses; empty = UPN_DOMAIN.')
+param mailDomain string = ''
+
+@description('MAIL_SENDER: Mailbox (UPN or address) the app sends notifications from via Graph sendMail.')
+@minLength(1)
+param mailSender string
+
+@description('IT_NOTIFY_ADDRESS: Address that receives failure alerts, leaver notices and mail for hires without a manager.')
+@minLength(1)
+param itNotifyAddress string
+
+@description('GRAPH_AUTH: How the app gets Graph tokens: managed_identity or client_secret (secret read from Key Vault).')
+param graphAuth string = 'managed_identity'
+
+@description('AZURE_CLIENT_ID: Client id of the app registration when GRAPH_AUTH=client_secret. Empty = the managed identity this template creates.')
+param azureClientId string = ''
+
+@description('AZURE_TENANT_ID: Tenant id or domain for GRAPH_AUTH=client_secret. Empty = this deployment\'s tenant.')
+param azureTenantId string = ''
+
+@description('KEY_VAULT_URL: Key Vault URL holding the Graph client secret and/or the HR signing secret. Empty = the vault this template creates.')
+param keyVaultUrl string = ''
+
+@description('GRAPH_CLIENT_SECRET_NAME: Key Vault secret holding the Graph client secret; required for client_secret.')
+param graphClientSecretName string = ''
+
+@description('HR_SIGNING_SECRET_NAME: Key Vault secret holding the HMAC key for X-HR-Signature; setting it turns request signing on.')
+param hrSigningSecretName string = ''
+
+@description('SIGNATURE_TOLERANCE_SECONDS: Accepted clock skew for X-HR-Timestamp, in seconds.')
+param signatureToleranceSeconds string = '300'
+
+@description('SECRET_CACHE_TTL_SECONDS: How long Key Vault secrets stay cached in memory (rotation pickup).')
+param secretCacheTtlSeconds string = '900'
+
+@description('PROVISION_LEAD_DAYS: Hires and rehires are provisioned this many days before the start date (00:00 local).')
+param provisionLeadDays string = '7'
+
+@description('SYNC_TIMEOUT_MINUTES: Deadline, from the upload, for the provisioning outcome and the Entra Connect sync.')
+param syncTimeoutMinutes string = '60'
+
+@description('SYNC_WAIT_MODE: poll: poll logs and Entra with backoff; fixed: wait the full timeout, then look once.')
+param syncWaitMode string = 'poll'
+
+@description('CREDENTIAL_METHOD: First credential: tap (Temporary Access Pass), password or none.')
+param credentialMethod string = 'tap'
+
+@description('TAP_LIFETIME_MINUTES: Temporary Access Pass lifetime in minutes (Entra allows 10..43200).')
+param tapLifetimeMinutes string = '480'
+
+@description('TAP_START_LOCAL_TIME: Local time (HH:MM) on the start date when the pass becomes usable.')
+param tapStartLocalTime string = '08:00'
+
+@description('CREDENTIAL_RECIPIENT: Who receives the first credential: manager, personal or both.')
+param credentialRecipient string = 'manager'
+
+@description('UPDATE_CREATES_MISSING: When true an update for an unknown employeeId runs as a hire instead of failing.')
+param updateCreatesMissing string = 'false'
+
+@description('TERMINATION_LOCAL_TIME: Local time (HH:MM) on the last working day when a leaver is disabled.')
+param terminationLocalTime string = '18:00'
+
+@description('REVOKE_SESSIONS: Revoke sign-in sessions after a termination is provisioned.')
+param revokeSessions string = 'true'
+
+@description('BULK_CALLS_PER_5S: Client-side pace of bulkUpload calls per 5 seconds (platform maximum 40).')
+param bulkCallsPer5s string = '40'
+
+@description('BULK_DAILY_CALL_QUOTA: bulkUpload calls per UTC day (2000 with Entra ID P1/P2, 6000 with ID Governance).')
+param bulkDailyCallQuota string = '2000'
+
+@description('TERMINATION_BREAKER_LIMIT: Terminations per rolling hour above which further terminations are held for approval.')
+param terminationBreakerLimit string = '25'
+
+@description('SCIM_EXTENSION_URN: SCIM schema URN of the custom attributes (HireDate, LeaveDate, samAccountName, ...).')
+param scimExtensionUrn string = 'urn:ietf:params:scim:schemas:extension:contoso:1.0:User'
+
+@description('TRANSLITERATION: Name transliteration: basic (Zoë → zoe) or de (Müller → mueller).')
+param transliteration string = 'basic'
+
+@description('NAME_PATTERNS: Comma-separated name patterns tried in order; placeholders {given}, {family}, {given_initial}, {family_initial}, {middle_initial}.')
+param namePatterns string = '{given}.{family},{given_initial}.{family}'
+
+@description('NAME_SUFFIX_PATTERN: Pattern with {n} tried after NAME_PATTERNS, n = 2, 3, ...')
+param nameSuffixPattern string = '{given}.{family}{n}'
+
+@description('NAME_CONFLICT_RETRIES: How often a name conflict reported by the provisioning logs is retried with the next candidate.')
+param nameConflictRetries string = '3'
+
+@description('DEFAULT_TIME_ZONE: IANA time zone for employees whose event carries none.')
+param defaultTimeZone string = 'UTC'
+
+@description('TEMPLATES_DIR: Folder with email templates overriding the built-in ones (empty = built-in).')
+param templatesDir string = ''
+
+@description('WELCOME_TO_NEW_MAILBOX: Also send the welcome email to the new hire\'s own mailbox.')
+param welcomeToNewMailbox string = 'false'
+
+@description('UPLOAD_COALESCE_SECONDS: Window in which single events share one bulkUpload request (0 = upload each at once).')
+param uploadCoalesceSeconds string = '10'
+
+@description('PROVISIONING_POLL_INITIAL_SECONDS: First wait before polling the provisioning logs; doubles up to PROVISIONING_POLL_MAX_SECONDS.')
+param provisioningPollInitialSeconds string = '30'
+
+@description('PROVISIONING_POLL_MAX_SECONDS: Longest wait between provisioning log polls.')
+param provisioningPollMaxSeconds string = '300'
+
+@description('TASKHUB_NAME: Durable Functions task hub name (host.json uses %TASKHUB_NAME%).')
+param taskhubName string = 'hrprovisioning'
+// ---------------------------------------------------------------------------------------------------
+// Names
+// ---------------------------------------------------------------------------------------------------
+
+var abbrs = loadJsonContent('abbreviations.json')
+var resourceToken = toLower(uniqueString(subscription().id, resourceGroup().id, environmentName))
+var tags = {
+  'azd-env-name': environmentName
+  workload: workloadName
+}
+var functionAppName = '${abbrs.functionApp}${workloadName}-${resourceToken}'
+var deploymentContainerName = 'app-package-${take(resourceToken, 7)}'
+var useDurableTaskScheduler = durableBackend == 'DurableTaskScheduler'
+
+// ---------------------------------------------------------------------------------------------------
+// Resources
+// ---------------------------------------------------------------------------------------------------
+
+module identity 'modules/identity.bicep' = {
+  name: 'identity'
+  params: {
+    name: '${abbrs.managedIdentity}${workloadName}-${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+module monitoring 'modules/monitoring.bicep' = {
+  name: 'monitoring'
+  params: {
+    logAnalyticsName: '${abbrs.logAnalyticsWorkspace}${workloadName}-${resourceToken}'
+    applicationInsightsName: '${abbrs.applicationInsights}${workloadName}-${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
+module workbook 'modules/workbook.bicep' = {
+  name: 'workbook'
+  params: {
+    displayName: 'HR provisioning (${environmentName})'
+    location: location
+    tags: tags
+    applicationInsightsResourceId: monitoring.outputs.applicationInsightsResourceId
+  }
+}
+
+module storage 'modules/storage.bicep' = {
+  name: 'storage'
+  params: {
+    name: '${abbrs.storageAccount}${take(workloadName, 8)}${resourceToken}'
+    location: location
+    tags: tags
+    deploymentContainerName: deploymentContainerName
+    privateNetworking: vnetEnabled
+  }
+}
+
+module keyVault 'modules/keyvault.bicep' = {
+  name: 'keyvault'
+  params: {
+    name: '${abbrs.keyVault}${take(workloadName, 6)}-${resourceToken}'
+    location: location
+    tags: tags
+    privateNetworking: vnetEnabled
+    allowedIpRanges: keyVaultAllowedIpRanges
+  }
+}
+
+module rbac 'modules/rbac.bicep' = {
+  name: 'rbac'
+  params: {
+    principalId: identity.outputs.principalId
+    storageAccountName: storage.outputs.name
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    keyVaultName: keyVault.outputs.name
+    durableOnStorage: !useDurableTaskScheduler
+    secretsOfficerPrincipalId: secretsOfficerPrincipalId
+    secretsOfficerPrincipalType: secretsOfficerPrincipalType
+  }
+}
+
+module network 'modules/network.bicep' = if (vnetEnabled) {
+  name: 'network'
+  params: {
+    name: '${abbrs.virtualNetwork}${workloadName}-${resourceToken}'
+    location: location
+    tags: tags
+    storageAccountName: storage.outputs.name
+    keyVaultName: keyVault.outputs.name
+  }
+}
+
+module durableTaskScheduler 'modules/dts.bicep' = if (useDurableTaskScheduler) {
+  name: 'durable-task-scheduler'
+  params: {
+    name: '${abbrs.durableTaskScheduler}${workloadName}-${resourceToken}'
+    location: location
+    tags: tags
+    taskHubName: taskhubName
+    principalId: identity.outputs.principalId
+    dashboardPrincipalId: durableDashboardPrincipalId
+    skuName: durableTaskSchedulerSku
+  }
+}
+
+// Settings the infrastructure knows better than the operator fall back to what this template created.
+var productSettings = {
+  PROVISIONING_API_ENDPOINT: provisioningApiEndpoint
+  UPN_DOMAIN: upnDomain
+  MAIL_DOMAIN: mailDomain
+  MAIL_SENDER: mailSender
+  IT_NOTIFY_ADDRESS: itNotifyAddress
+  GRAPH_AUTH: graphAuth
+  AZURE_CLIENT_ID: empty(azureClientId) ? identity.outputs.clientId : azureClientId
+  AZURE_TENANT_ID: empty(azureTenantId) ? tenant().tenantId : azureTenantId
+  KEY_VAULT_URL: empty(keyVaultUrl) ? keyVault.outputs.uri : keyVaultUrl
+  GRAPH_CLIENT_SECRET_NAME: graphClientSecretName
+  HR_SIGNING_SECRET_NAME: hrSigningSecretName
+  SIGNATURE_TOLERANCE_SECONDS: signatureToleranceSeconds
+  SECRET_CACHE_TTL_SECONDS: secretCacheTtlSeconds
+  PROVISION_LEAD_DAYS: provisionLeadDays
+  SYNC_TIMEOUT_MINUTES: syncTimeoutMinutes
+  SYNC_WAIT_MODE: syncWaitMode
+  CREDENTIAL_METHOD: credentialMethod
+  TAP_LIFETIME_MINUTES: tapLifetimeMinutes
+  TAP_START_LOCAL_TIME: tapStartLocalTime
+  CREDENTIAL_RECIPIENT: credentialRecipient
+  UPDATE_CREATES_MISSING: updateCreatesMissing
+  TERMINATION_LOCAL_TIME: terminationLocalTime
+  REVOKE_SESSIONS: revokeSessions
+  BULK_CALLS_PER_5S: bulkCallsPer5s
+  BULK_DAILY_CALL_QUOTA: bulkDailyCallQuota
+  TERMINATION_BREAKER_LIMIT: terminationBreakerLimit
+  SCIM_EXTENSION_URN: scimExtensionUrn
+  TRANSLITERATION: transliteration
+  NAME_PATTERNS: namePatterns
+  NAME_SUFFIX_PATTERN: nameSuffixPattern
+  NAME_CONFLICT_RETRIES: nameConflictRetries
+  DEFAULT_TIME_ZONE: defaultTimeZone
+  TEMPLATES_DIR: templatesDir
+  WELCOME_TO_NEW_MAILBOX: welcomeToNewMailbox
+  UPLOAD_COALESCE_SECONDS: uploadCoalesceSeconds
+  PROVISIONING_POLL_INITIAL_SECONDS: provisioningPollInitialSeconds
+  PROVISIONING_POLL_MAX_SECONDS: provisioningPollMaxSeconds
+  TASKHUB_NAME: taskhubName
+}
+
+module functionApp 'modules/functionapp.bicep' = {
+  name: 'function-app'
+  params: {
+    name: functionAppName
+    planName: '${abbrs.appServicePlan}${workloadName}-${resourceToken}'
+    location: location
+    tags: tags
+    identityResourceId: identity.outputs.resourceId
+    identityClientId: identity.outputs.clientId
+    storageAccountName: storage.outputs.name
+    deploymentContainerName: deploymentContainerName
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    appSettings: productSettings
+    virtualNetworkSubnetId: vnetEnabled ? network.outputs.appSubnetId : ''
+    durableTaskSchedulerEndpoint: useDurableTaskScheduler ? durableTaskScheduler.outputs.endpoint : ''
+    pythonVersion: pythonVersion
+    instanceMemoryMB: instanceMemoryMB
+    maximumInstanceCount: maximumInstanceCount
+    durableAlwaysReadyInstances: durableAlwaysReadyInstances
+  }
+  // The host starts with identity-only storage and telemetry: its roles must exist first.
+  dependsOn: [
+    rbac
+  ]
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Outputs: what the Graph step, azd and the operator need next. Names and ids only, never a secret.
+// ---------------------------------------------------------------------------------------------------
+
+output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
+output FUNCTION_APP_HOST_NAME string = functionApp.outputs.defaultHostName
+output MANAGED_IDENTITY_PRINCIPAL_ID string = identity.outputs.principalId
+output MANAGED_IDENTITY_CLIENT_ID string = identity.outputs.clientId
+output KEY_VAULT_NAME string = keyVault.outputs.name
+output KEY_VAULT_URI string = keyVault.outputs.uri
+output APPLICATION_INSIGHTS_NAME string = monitoring.outputs.applicationInsightsName
+output DURABLE_TASK_DASHBOARD_URL string = useDurableTaskScheduler ? durableTaskScheduler.outputs.dashboardUrl : ''
