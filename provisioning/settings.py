@@ -1,0 +1,628 @@
+"""Typed application settings, read from the environment and validated once at start-up.
+
+`SETTINGS` is the single source of truth for setting names: the docs, the Bicep checks and
+`local.settings.example.json` are generated from it or checked against it. `Settings.from_env`
+collects *every* problem before raising, so an operator fixes a broken deployment in one pass
+instead of one restart per typo.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields
+from datetime import time
+from typing import Any, Literal, cast
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
+
+from provisioning.events import SPECIAL_USE_TLDS, is_email_address, is_time_zone
+from provisioning.naming import (
+    SAM_ACCOUNT_NAME_MAX,
+    USER_PRINCIPAL_NAME_MAX,
+    NamePolicy,
+    Transliteration,
+    pattern_problems,
+)
+
+GraphAuth = Literal["managed_identity", "client_secret"]
+SyncWaitMode = Literal["poll", "fixed"]
+CredentialMethod = Literal["tap", "password", "none"]
+CredentialRecipient = Literal["manager", "personal", "both"]
+GraphApiVersion = Literal["v1.0", "beta"]
+
+GRAPH_HOST = "graph.microsoft.com"
+DEFAULT_SCIM_EXTENSION_URN = "urn:ietf:params:scim:schemas:extension:contoso:1.0:User"
+# URNs the custom extension must not collide with: they have fixed meanings in the bulk upload.
+RESERVED_SCIM_URNS = frozenset(
+    {
+        "urn:ietf:params:scim:schemas:core:2.0:User",
+        "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
+        "urn:ietf:params:scim:api:messages:2.0:BulkRequest",
+    }
+)
+# Entra accepts 10 minutes .. 30 days for a Temporary Access Pass lifetime.
+TAP_LIFETIME_RANGE = (10, 43200)
+# The bulkUpload API allows 40 calls in any 5 s window; a higher pace only produces 429s.
+BULK_CALLS_PER_5S_MAX = 40
+
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+# Job ids look like API2AD.<tenant without dashes>.<guid>; only characters that are safe in a URL
+# path segment and inside an OData string literal are accepted.
+_JOB_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.-]{0,199}$")
+_DOMAIN_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+_VAULT_NAME = re.compile(r"^[A-Za-z](?:[A-Za-z0-9]|-(?!-)){1,22}[A-Za-z0-9]$")
+_SECRET_NAME = re.compile(r"^[0-9A-Za-z-]{1,127}$")
+_SCIM_URN = re.compile(r"^urn:[A-Za-z0-9][A-Za-z0-9-]{0,31}:[A-Za-z0-9()+,\-.:=@;$_!*']+$")
+# Durable Functions (Azure Storage provider) task hub names: letters and digits, starting with a letter.
+_TASKHUB = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,44}$")
+_LOCAL_TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+
+
+class SettingsError(ValueError):
+    """Raised by `Settings.from_env` with every configuration problem found, not just the first."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = list(problems)
+        listing = "\n".join(f"  - {problem}" for problem in self.problems)
+        super().__init__(f"{len(self.problems)} configuration problem(s):\n{listing}")
+
+
+@dataclass(frozen=True, slots=True)
+class SettingSpec:
+    """One app setting: its environment name, default (as written in the environment) and purpose.
+
+    `example` is the safe value written to local.settings.example.json ("" = left unset there).
+    """
+
+    name: str
+    default: str | None
+    required: bool
+    description: str
+    example: str
+
+
+def _spec(name: str, default: str | None, description: str, *, example: str | None = None) -> SettingSpec:
+    required = default is None and name in _REQUIRED
+    if example is None:
+        example = default if default is not None else ""
+    return SettingSpec(name, default, required, description, example)
+
+
+_REQUIRED = frozenset({"PROVISIONING_API_ENDPOINT", "UPN_DOMAIN", "MAIL_SENDER", "IT_NOTIFY_ADDRESS"})
+
+SETTINGS: tuple[SettingSpec, ...] = (
+    _spec(
+        "PROVISIONING_API_ENDPOINT",
+        None,
+        "The provisioning app's bulkUpload URL as shown in the portal (https://graph.microsoft.com/"
+        "{v1.0|beta}/servicePrincipals/{id}/synchronization/jobs/{jobId}/bulkUpload); "
+        "the service principal id and job id are parsed from it.",
+        example="https://graph.microsoft.com/v1.0/servicePrincipals/00000000-0000-0000-0000-000000000001"
+        "/synchronization/jobs/API2AD.00000000000000000000000000000000.00000000-0000-0000-0000-000000000002"
+        "/bulkUpload",
+    ),
+    _spec("UPN_DOMAIN", None, "Domain of generated userPrincipalNames.", example="contoso.com"),
+    _spec("MAIL_DOMAIN", "", "Domain of generated mail addresses; empty = UPN_DOMAIN.", example="contoso.com"),
+    _spec(
+        "MAIL_SENDER",
+        None,
+        "Mailbox (UPN or address) the app sends notifications from via Graph sendMail.",
+        example="hr-provisioning@contoso.com",
+    ),
+    _spec(
+        "IT_NOTIFY_ADDRESS",
+        None,
+        "Address that receives failure alerts, leaver notices and mail for hires without a manager.",
+        example="it-operations@contoso.com",
+    ),
+    _spec(
+        "GRAPH_AUTH",
+        "managed_identity",
+        "How the app gets Graph tokens: managed_identity or client_secret (secret read from Key Vault).",
+    ),
+    _spec(
+        "AZURE_CLIENT_ID",
+        "",
+        "Client id of the user-assigned managed identity (managed_identity) or of the app registration "
+        "(client_secret; then required).",
+    ),
+    _spec("AZURE_TENANT_ID", "", "Tenant id or domain; required for client_secret."),
+    _spec(
+        "KEY_VAULT_URL",
+        "",
+        "https://<name>.vault.azure.net/ holding the Graph client secret and/or the HR signing secret.",
+    ),
+    _spec(
+        "GRAPH_CLIENT_SECRET_NAME",
+        "",
+        "Key Vault secret holding the Graph client secret; required for client_secret.",
+    ),
+    _spec(
+        "HR_SIGNING_SECRET_NAME",
+        "",
+        "Key Vault secret holding the HMAC key for X-HR-Signature; setting it turns request signing on.",
+    ),
+    _spec("SIGNATURE_TOLERANCE_SECONDS", "300", "Accepted clock skew for X-HR-Timestamp, in seconds."),
+    _spec(
+        "SECRET_CACHE_TTL_SECONDS",
+        "900",
+        "How long Key Vault secrets stay cached in memory (rotation pickup).",
+    ),
+    _spec(
+        "PROVISION_LEAD_DAYS",
+        "7",
+        "Hires and rehires are provisioned this many days before the start date (00:00 local).",
+    ),
+    _spec(
+        "SYNC_TIMEOUT_MINUTES",
+        "60",
+        "Deadline, from the upload, for the provisioning outcome and the Entra Connect sync.",
+    ),
+    _spec(
+        "SYNC_WAIT_MODE",
+        "poll",
+        "poll: poll logs and Entra with backoff; fixed: wait the full timeout, then look once.",
+    ),
+    _spec("CREDENTIAL_METHOD", "tap", "First credential: tap (Temporary Access Pass), password or none."),
+    _spec("TAP_LIFETIME_MINUTES", "480", "Temporary Access Pass lifetime in minutes (Entra allows 10..43200)."),
+    _spec("TAP_START_LOCAL_TIME", "08:00", "Local time (HH:MM) on the start date when the pass becomes usable."),
+    _spec("CREDENTIAL_RECIPIENT", "manager", "Who receives the first credential: manager, personal or both."),
+    _spec(
+        "UPDATE_CREATES_MISSING",
+        "false",
+        "When true an update for an unknown employeeId runs as a hire instead of failing.",
+    ),
+    _spec(
+        "TERMINATION_LOCAL_TIME",
+        "18:00",
+        "Local time (HH:MM) on the last working day when a leaver is disabled.",
+    ),
+    _spec("REVOKE_SESSIONS", "true", "Revoke sign-in sessions after a termination is provisioned."),
+    _spec("BULK_CALLS_PER_5S", "40", "Client-side pace of bulkUpload calls per 5 seconds (platform maximum 40)."),
+    _spec(
+        "BULK_DAILY_CALL_QUOTA",
+        "2000",
+        "bulkUpload calls per UTC day (2000 with Entra ID P1/P2, 6000 with ID Governance).",
+    ),
+    _spec(
+        "TERMINATION_BREAKER_LIMIT",
+        "25",
+        "Terminations per rolling hour above which further terminations are held for approval.",
+    ),
+    _spec(
+        "SCIM_EXTENSION_URN",
+        DEFAULT_SCIM_EXTENSION_URN,
+        "SCIM schema URN of the custom attributes (HireDate, LeaveDate, samAccountName, ...).",
+    ),
+    _spec("TRANSLITERATION", "basic", "Name transliteration: basic (Zoë → zoe) or de (Müller → mueller)."),
+    _spec(
+        "NAME_PATTERNS",
+        "{given}.{family},{given_initial}.{family}",
+        "Comma-separated name patterns tried in order; placeholders {given}, {family}, {given_initial}, "
+        "{family_initial}, {middle_initial}.",
+    ),
+    _spec(
+        "NAME_SUFFIX_PATTERN",
+        "{given}.{family}{n}",
+        "Pattern with {n} tried after NAME_PATTERNS, n = 2, 3, ...",
+    ),
+    _spec(
+        "NAME_CONFLICT_RETRIES",
+        "3",
+        "How often a name conflict reported by the provisioning logs is retried with the next candidate.",
+    ),
+    _spec("DEFAULT_TIME_ZONE", "UTC", "IANA time zone for employees whose event carries none."),
+    _spec("TEMPLATES_DIR", "", "Folder with email templates overriding the built-in ones (empty = built-in)."),
+    _spec("WELCOME_TO_NEW_MAILBOX", "false", "Also send the welcome email to the new hire's own mailbox."),
+    _spec(
+        "UPLOAD_COALESCE_SECONDS",
+        "10",
+        "Window in which single events share one bulkUpload request (0 = upload each at once).",
+    ),
+    _spec(
+        "PROVISIONING_POLL_INITIAL_SECONDS",
+        "30",
+        "First wait before polling the provisioning logs; doubles up to PROVISIONING_POLL_MAX_SECONDS.",
+    ),
+    _spec("PROVISIONING_POLL_MAX_SECONDS", "300", "Longest wait between provisioning log polls."),
+    _spec("TASKHUB_NAME", "hrprovisioning", "Durable Functions task hub name (host.json uses %TASKHUB_NAME%)."),
+)
+
+SETTING_NAMES: tuple[str, ...] = tuple(spec.name for spec in SETTINGS)
+_SPECS_BY_NAME: dict[str, SettingSpec] = {spec.name: spec for spec in SETTINGS}
+
+
+@dataclass(frozen=True, slots=True)
+class BulkUploadEndpoint:
+    """The parts of a bulkUpload URL the app needs: the log filter and status checks use the ids."""
+
+    url: str
+    api_version: GraphApiVersion
+    service_principal_id: str
+    job_id: str
+
+
+def parse_bulk_upload_endpoint(value: str) -> BulkUploadEndpoint:
+    """Parse the portal's Provisioning API Endpoint; raise ValueError saying what is wrong.
+
+    The returned `url` is the canonical form (lower-case host and service principal id).
+
+    Only the exact Graph URL shape is accepted so that a pasted logs URL, a staging host or an
+    http URL can never receive HR data.
+    """
+    parts = urlsplit(value)
+    if parts.scheme != "https":
+        raise ValueError("must be an https URL")
+    if parts.username is not None or parts.password is not None or parts.port is not None:
+        raise ValueError(f"must address {GRAPH_HOST} without credentials or port")
+    if (parts.hostname or "") != GRAPH_HOST or parts.netloc.lower() != GRAPH_HOST:
+        raise ValueError(f"host must be {GRAPH_HOST}")
+    if parts.query or parts.fragment or "?" in value or "#" in value:
+        raise ValueError("must not carry a query or fragment")
+    segments = parts.path.split("/")
+    shape = "/{v1.0|beta}/servicePrincipals/{id}/synchronization/jobs/{jobId}/bulkUpload"
+    if (
+        len(segments) != 8
+        or segments[0] != ""
+        or segments[2] != "servicePrincipals"
+        or segments[4] != "synchronization"
+        or segments[5] != "jobs"
+        or segments[7] != "bulkUpload"
+    ):
+        raise ValueError(f"path must be {shape}")
+    version = segments[1]
+    if version not in ("v1.0", "beta"):
+        raise ValueError("API version must be v1.0 or beta")
+    service_principal_id = segments[3]
+    if not _GUID.match(service_principal_id):
+        raise ValueError("service principal id must be a GUID (the enterprise app's object id)")
+    job_id = segments[6]
+    if not _JOB_ID.match(job_id):
+        raise ValueError("job id must look like API2AD.<tenant>.<guid> (letters, digits, dots, hyphens)")
+    service_principal_id = service_principal_id.lower()
+    return BulkUploadEndpoint(
+        url=f"https://{GRAPH_HOST}/{version}/servicePrincipals/{service_principal_id}"
+        f"/synchronization/jobs/{job_id}/bulkUpload",
+        api_version=cast(GraphApiVersion, version),
+        service_principal_id=service_principal_id,
+        job_id=job_id,
+    )
+
+
+def _domain(value: str) -> str:
+    domain = value.lower().rstrip(".")
+    labels = domain.split(".")
+    if len(domain) > 253 or len(labels) < 2 or not all(_DOMAIN_LABEL.match(label) for label in labels):
+        raise ValueError(f"{value!r} is not a DNS domain name like contoso.com")
+    if not labels[-1].isalpha():
+        raise ValueError(f"{value!r} is not a DNS domain name like contoso.com")
+    if labels[-1] in SPECIAL_USE_TLDS:
+        raise ValueError(f"{value!r} uses the special-use top-level domain .{labels[-1]}, which Entra cannot verify")
+    return domain
+
+
+def _email(value: str) -> str:
+    local, _, domain = value.rpartition("@")
+    if not is_email_address(value):
+        raise ValueError(f"{value!r} is not an email address")
+    return f"{local}@{_domain(domain)}"
+
+
+def _choice(*allowed: str) -> Callable[[str], str]:
+    def parse(value: str) -> str:
+        lowered = value.lower()
+        if lowered not in allowed:
+            raise ValueError(f"{value!r} is not one of {', '.join(allowed)}")
+        return lowered
+
+    return parse
+
+
+def _integer(low: int, high: int | None = None) -> Callable[[str], int]:
+    def parse(value: str) -> int:
+        try:
+            number = int(value, 10)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a whole number") from None
+        if number < low or (high is not None and number > high):
+            bound = f"between {low} and {high}" if high is not None else f"at least {low}"
+            raise ValueError(f"{number} must be {bound}")
+        return number
+
+    return parse
+
+
+def _boolean(value: str) -> bool:
+    lowered = value.lower()
+    if lowered in ("true", "1"):
+        return True
+    if lowered in ("false", "0"):
+        return False
+    raise ValueError(f"{value!r} is not a boolean (true, false, 1 or 0)")
+
+
+def _local_time(value: str) -> time:
+    match = _LOCAL_TIME.match(value)
+    if not match:
+        raise ValueError(f"{value!r} is not a local time HH:MM (00:00..23:59)")
+    return time(int(match.group(1)), int(match.group(2)))
+
+
+def _guid_or_domain(value: str) -> str:
+    if _GUID.match(value):
+        return value.lower()
+    try:
+        return _domain(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is neither a tenant GUID nor a tenant domain") from None
+
+
+def _guid(value: str) -> str:
+    if not _GUID.match(value):
+        raise ValueError(f"{value!r} is not a GUID")
+    return value.lower()
+
+
+def _key_vault_url(value: str) -> str:
+    parts = urlsplit(value)
+    host = (parts.hostname or "").lower()
+    name, _, suffix = host.partition(".")
+    if (
+        parts.scheme != "https"
+        or suffix != "vault.azure.net"
+        or parts.port is not None
+        or parts.username is not None
+        or parts.path not in ("", "/")
+        or parts.query
+        or parts.fragment
+        or not _VAULT_NAME.match(name)
+    ):
+        raise ValueError(f"{value!r} is not a Key Vault URL like https://<name>.vault.azure.net/")
+    return f"https://{host}/"
+
+
+def _secret_name(value: str) -> str:
+    # The value is not echoed: someone may have pasted the secret itself instead of its name.
+    if not _SECRET_NAME.match(value):
+        raise ValueError("is not a Key Vault secret name (1-127 letters, digits, hyphens); value not shown")
+    return value
+
+
+def _scim_urn(value: str) -> str:
+    if not _SCIM_URN.match(value):
+        raise ValueError(f"{value!r} is not a URN like {DEFAULT_SCIM_EXTENSION_URN}")
+    if value in RESERVED_SCIM_URNS:
+        raise ValueError(f"{value!r} is reserved; choose your own extension URN")
+    return value
+
+
+def _time_zone(value: str) -> str:
+    if not is_time_zone(value):
+        raise ValueError(f"{value!r} is not an IANA time zone like Europe/Berlin")
+    return value
+
+
+def _name_patterns(value: str) -> tuple[str, ...]:
+    patterns = tuple(part.strip() for part in value.split(","))
+    problems = [problem for pattern in patterns for problem in pattern_problems(pattern, suffix=False)]
+    if problems:
+        raise ValueError("; ".join(problems))
+    return patterns
+
+
+def _suffix_pattern(value: str) -> str:
+    problems = pattern_problems(value, suffix=True)
+    if problems:
+        raise ValueError("; ".join(problems))
+    return value
+
+
+def _templates_dir(value: str) -> str:
+    if not os.path.isdir(value):
+        raise ValueError(f"{value!r} is not an existing folder")
+    return value
+
+
+def _taskhub(value: str) -> str:
+    if not _TASKHUB.match(value):
+        raise ValueError(f"{value!r} must be 3-45 letters and digits starting with a letter")
+    return value
+
+
+# Field name on Settings -> parser of the environment value. Absent optional values stay None.
+_PARSERS: dict[str, Callable[[str], Any]] = {
+    "PROVISIONING_API_ENDPOINT": parse_bulk_upload_endpoint,
+    "UPN_DOMAIN": _domain,
+    "MAIL_DOMAIN": _domain,
+    "MAIL_SENDER": _email,
+    "IT_NOTIFY_ADDRESS": _email,
+    "GRAPH_AUTH": _choice("managed_identity", "client_secret"),
+    "AZURE_CLIENT_ID": _guid,
+    "AZURE_TENANT_ID": _guid_or_domain,
+    "KEY_VAULT_URL": _key_vault_url,
+    "GRAPH_CLIENT_SECRET_NAME": _secret_name,
+    "HR_SIGNING_SECRET_NAME": _secret_name,
+    "SIGNATURE_TOLERANCE_SECONDS": _integer(1, 3600),
+    "SECRET_CACHE_TTL_SECONDS": _integer(0, 86400),
+    "PROVISION_LEAD_DAYS": _integer(0, 365),
+    "SYNC_TIMEOUT_MINUTES": _integer(1, 7 * 24 * 60),
+    "SYNC_WAIT_MODE": _choice("poll", "fixed"),
+    "CREDENTIAL_METHOD": _choice("tap", "password", "none"),
+    "TAP_LIFETIME_MINUTES": _integer(*TAP_LIFETIME_RANGE),
+    "TAP_START_LOCAL_TIME": _local_time,
+    "CREDENTIAL_RECIPIENT": _choice("manager", "personal", "both"),
+    "UPDATE_CREATES_MISSING": _boolean,
+    "TERMINATION_LOCAL_TIME": _local_time,
+    "REVOKE_SESSIONS": _boolean,
+    "BULK_CALLS_PER_5S": _integer(1, BULK_CALLS_PER_5S_MAX),
+    "BULK_DAILY_CALL_QUOTA": _integer(1),
+    "TERMINATION_BREAKER_LIMIT": _integer(0),
+    "SCIM_EXTENSION_URN": _scim_urn,
+    "TRANSLITERATION": _choice("basic", "de"),
+    "NAME_PATTERNS": _name_patterns,
+    "NAME_SUFFIX_PATTERN": _suffix_pattern,
+    "NAME_CONFLICT_RETRIES": _integer(0, 20),
+    "DEFAULT_TIME_ZONE": _time_zone,
+    "TEMPLATES_DIR": _templates_dir,
+    "WELCOME_TO_NEW_MAILBOX": _boolean,
+    "UPLOAD_COALESCE_SECONDS": _integer(0, 300),
+    "PROVISIONING_POLL_INITIAL_SECONDS": _integer(1, 3600),
+    "PROVISIONING_POLL_MAX_SECONDS": _integer(1, 3600),
+    "TASKHUB_NAME": _taskhub,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Validated configuration; one attribute per entry of `SETTINGS` (lower-cased name) plus derived ids."""
+
+    provisioning_api_endpoint: str
+    graph_api_version: GraphApiVersion
+    service_principal_id: str
+    job_id: str
+    upn_domain: str
+    mail_domain: str
+    mail_sender: str
+    it_notify_address: str
+    graph_auth: GraphAuth
+    azure_client_id: str | None
+    azure_tenant_id: str | None
+    key_vault_url: str | None
+    graph_client_secret_name: str | None
+    hr_signing_secret_name: str | None
+    signature_tolerance_seconds: int
+    secret_cache_ttl_seconds: int
+    provision_lead_days: int
+    sync_timeout_minutes: int
+    sync_wait_mode: SyncWaitMode
+    credential_method: CredentialMethod
+    tap_lifetime_minutes: int
+    tap_start_local_time: time
+    credential_recipient: CredentialRecipient
+    update_creates_missing: bool
+    termination_local_time: time
+    revoke_sessions: bool
+    bulk_calls_per_5s: int
+    bulk_daily_call_quota: int
+    termination_breaker_limit: int
+    scim_extension_urn: str
+    transliteration: Transliteration
+    name_patterns: tuple[str, ...]
+    name_suffix_pattern: str
+    name_conflict_retries: int
+    default_time_zone: str
+    templates_dir: str | None
+    welcome_to_new_mailbox: bool
+    upload_coalesce_seconds: int
+    provisioning_poll_initial_seconds: int
+    provisioning_poll_max_seconds: int
+    taskhub_name: str
+
+    @property
+    def signing_enabled(self) -> bool:
+        """Request signing is on exactly when a signing secret name is configured."""
+        return self.hr_signing_secret_name is not None
+
+    @property
+    def default_zone(self) -> ZoneInfo:
+        return ZoneInfo(self.default_time_zone)
+
+    def name_policy(self) -> NamePolicy:
+        """The user name generator's policy (product.md §3.1) from these settings."""
+        return NamePolicy(
+            upn_domain=self.upn_domain,
+            mail_domain=self.mail_domain,
+            patterns=self.name_patterns,
+            suffix_pattern=self.name_suffix_pattern,
+            transliteration=self.transliteration,
+        )
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Read and validate every setting from `env` (default: os.environ).
+
+        Empty or blank values count as unset, because App Service and Bicep often write "" for
+        optional settings. Raises SettingsError listing every problem at once.
+        """
+        source = os.environ if env is None else env
+        problems: list[str] = []
+        values: dict[str, Any] = {}
+        failed: set[str] = set()
+        for spec in SETTINGS:
+            raw = (source.get(spec.name) or "").strip()
+            if not raw:
+                raw = spec.default or ""
+            if not raw:
+                if spec.required:
+                    problems.append(f"{spec.name} is required: {spec.description}")
+                values[spec.name] = None
+                continue
+            try:
+                values[spec.name] = _PARSERS[spec.name](raw)
+            except ValueError as error:
+                problems.append(f"{spec.name}: {error}")
+                values[spec.name] = None
+                failed.add(spec.name)
+        problems.extend(_cross_field_problems(values, failed))
+        if problems:
+            raise SettingsError(problems)
+
+        endpoint = cast(BulkUploadEndpoint, values.pop("PROVISIONING_API_ENDPOINT"))
+        kwargs = {name.lower(): value for name, value in values.items()}
+        kwargs["mail_domain"] = kwargs["mail_domain"] or kwargs["upn_domain"]
+        return cls(
+            provisioning_api_endpoint=endpoint.url,
+            graph_api_version=endpoint.api_version,
+            service_principal_id=endpoint.service_principal_id,
+            job_id=endpoint.job_id,
+            **kwargs,
+        )
+
+    @staticmethod
+    def defaults_table() -> tuple[SettingSpec, ...]:
+        """Every setting with default, required flag and description (for docs and infra checks)."""
+        return SETTINGS
+
+    def public_summary(self) -> dict[str, str | int | bool | None]:
+        """The configuration as plain values for the health endpoint; holds no secret, only secret names."""
+        summary: dict[str, str | int | bool | None] = {}
+        for field in fields(self):
+            value = getattr(self, field.name)
+            if isinstance(value, time):
+                value = value.strftime("%H:%M")
+            elif isinstance(value, tuple):
+                value = ",".join(value)
+            summary[field.name] = value
+        return summary
+
+
+def _cross_field_problems(values: Mapping[str, Any], failed: set[str]) -> list[str]:
+    """Rules that involve more than one setting; a value that failed to parse was reported already."""
+    problems: list[str] = []
+    if values["GRAPH_AUTH"] == "client_secret":
+        for name in ("AZURE_TENANT_ID", "AZURE_CLIENT_ID", "KEY_VAULT_URL", "GRAPH_CLIENT_SECRET_NAME"):
+            if values[name] is None and name not in failed:
+                problems.append(f"{name} is required when GRAPH_AUTH=client_secret")
+    signing = values["HR_SIGNING_SECRET_NAME"] is not None
+    if signing and values["KEY_VAULT_URL"] is None and "KEY_VAULT_URL" not in failed:
+        problems.append("KEY_VAULT_URL is required when HR_SIGNING_SECRET_NAME is set (request signing)")
+    upn_domain = values["UPN_DOMAIN"]
+    if upn_domain is not None and len(upn_domain) > USER_PRINCIPAL_NAME_MAX - 1 - SAM_ACCOUNT_NAME_MAX:
+        problems.append(
+            f"UPN_DOMAIN is too long: user names need at least {SAM_ACCOUNT_NAME_MAX} characters "
+            f"before the domain within Entra's {USER_PRINCIPAL_NAME_MAX}-character UPN limit"
+        )
+    initial = values["PROVISIONING_POLL_INITIAL_SECONDS"]
+    longest = values["PROVISIONING_POLL_MAX_SECONDS"]
+    if initial is not None and longest is not None and longest < initial:
+        problems.append(
+            f"PROVISIONING_POLL_MAX_SECONDS ({longest}) must not be below PROVISIONING_POLL_INITIAL_SECONDS ({initial})"
+        )
+    timeout = values["SYNC_TIMEOUT_MINUTES"]
+    if initial is not None and timeout is not None and initial >= timeout * 60:
+        problems.append(
+            f"PROVISIONING_POLL_INITIAL_SECONDS ({initial}) must be shorter than SYNC_TIMEOUT_MINUTES ({timeout} min)"
+        )
+    return problems
