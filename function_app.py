@@ -1,0 +1,14 @@
+"""Azure Functions entry point: one Durable Functions app with the product's blueprints registered.
+
+Importing this module must succeed with no app settings present (the host indexes functions first); settings
+are validated lazily, on the first request or activity, and reported by /api/health.
+"""
+
+import azure.durable_functions as df
+import azure.functions as func
+
+from provisioning import activities, entities, http_api, workflows
+
+app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
+for blueprint in (http_api.bp, workflows.bp, activities.bp, entities.bp):
+    app.register_functions(blueprint)

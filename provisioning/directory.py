@@ -1,0 +1,230 @@
+"""Directory lookups that both the activities and the preview use: who exists, which names are free, what the
+provisioning logs say about a record.
+
+I/O through an injected `GraphClient`; the summaries returned are JSON-ready dicts with Graph property names and
+never carry a token or a pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+from itertools import islice
+from typing import Any
+
+from provisioning import naming
+from provisioning.graph import GraphClient, filter_eq, users_using_identifier
+
+USER_SELECT = (
+    "id",
+    "userPrincipalName",
+    "mail",
+    "mailNickname",
+    "displayName",
+    "givenName",
+    "surname",
+    "jobTitle",
+    "department",
+    "companyName",
+    "employeeId",
+    "employeeType",
+    "accountEnabled",
+    "onPremisesSyncEnabled",
+    "onPremisesSamAccountName",
+    "officeLocation",
+    "city",
+    "state",
+    "postalCode",
+    "country",
+    "usageLocation",
+    "mobilePhone",
+    "businessPhones",
+    "preferredLanguage",
+)
+MANAGER_SELECT = ("id", "userPrincipalName", "mail", "displayName", "employeeId", "accountEnabled")
+LOG_CLOCK_SKEW = timedelta(minutes=2)
+"""The provisioning service's clock and ours differ; look this far back before the upload (product.md §4.1)."""
+
+# Error codes the provisioning service writes when the UPN, mail or sAMAccountName is already used in the
+# target directory (entra-graph-api.md §3.6). A conflict is retried with the next name; other failures are not.
+NAME_CONFLICT_CODES = frozenset(
+    {
+        "AzureActiveDirectoryInvalidUserPrincipalName",
+        "AzureActiveDirectoryConflictingObjectFound",
+        "ActiveDirectoryUserPrincipalNameConflict",
+        "ActiveDirectorySamAccountNameConflict",
+        "HybridSynchronizationActiveDirectoryUserPrincipalNameConflict",
+        "HybridSynchronizationActiveDirectorySamAccountNameConflict",
+        "DuplicateTargetEntries",
+        "EntryAlreadyExists",
+        "AttributeValueMustBeUnique",
+    }
+)
+
+
+class DuplicateEmployeeId(Exception):
+    """More than one Entra account carries the employeeId: a human has to decide which one is the person."""
+
+
+def is_name_conflict(error_code: str | None) -> bool:
+    """Whether a provisioning failure means "this name is taken", so the next candidate may succeed."""
+    if not error_code:
+        return False
+    return error_code in NAME_CONFLICT_CODES or "Conflict" in error_code or "AlreadyExists" in error_code
+
+
+def find_person(graph: GraphClient, employee_id: str) -> dict[str, Any] | None:
+    """The Entra account for this employeeId with its manager's employeeId, or None when there is none."""
+    users = graph.find_users(filter_eq("employeeId", employee_id), select=USER_SELECT)
+    if len(users) > 1:
+        raise DuplicateEmployeeId(f"{len(users)} Entra accounts carry employeeId {employee_id}")
+    if not users:
+        return None
+    person = dict(users[0])
+    manager = graph.get_manager(person["id"], select=MANAGER_SELECT)
+    person["managerEmployeeId"] = (manager or {}).get("employeeId")
+    return person
+
+
+def find_manager(graph: GraphClient, manager_employee_id: str) -> dict[str, Any] | None:
+    """The manager's account (for notifications), or None when no Entra account has that employeeId."""
+    users = graph.find_users(filter_eq("employeeId", manager_employee_id), select=MANAGER_SELECT)
+    enabled = [user for user in users if user.get("accountEnabled", True)]
+    chosen = enabled or users
+    return dict(chosen[0]) if chosen else None
+
+
+def identifier_in_use(graph: GraphClient, candidate: naming.NameCandidate) -> bool:
+    """Whether Entra already uses the candidate's UPN, mail (incl. proxy addresses) or sAMAccountName."""
+    for identifier in sorted(candidate.identifiers()):
+        if graph.find_users(users_using_identifier(identifier), select=("id",), top=1):
+            return True
+    return bool(
+        graph.find_users(
+            filter_eq("onPremisesSamAccountName", candidate.sam_account_name),
+            select=("id",),
+            advanced=True,
+            top=1,
+        )
+    )
+
+
+def find_free_names(
+    graph: GraphClient,
+    policy: naming.NamePolicy,
+    employee: dict[str, Any],
+    *,
+    exclude: Iterable[str] = (),
+    wanted: int = 3,
+    max_checks: int = 40,
+) -> dict[str, Any]:
+    """The first `wanted` candidates (in pattern order) that no Entra object uses and that are not excluded.
+
+    Reservations by other running events are checked by the orchestrator (entities); this only asks Entra.
+    """
+    excluded = {value.lower() for value in exclude}
+    generated = naming.candidates(
+        employee.get("givenName"),
+        employee.get("familyName"),
+        policy,
+        preferred_given_name=employee.get("preferredGivenName"),
+        middle_name=employee.get("middleName"),
+        fallback_seed=employee.get("employeeId"),
+    )
+    free: list[dict[str, Any]] = []
+    warnings: list[str] = []
+    for candidate in islice(generated, max_checks):
+        warnings.extend(warning for warning in candidate.warnings if warning not in warnings)
+        if candidate.user_principal_name.lower() in excluded:
+            continue
+        if identifier_in_use(graph, candidate):
+            continue
+        free.append(names_dict(candidate))
+        if len(free) >= wanted:
+            break
+    return {"candidates": free, "warnings": warnings}
+
+
+def names_dict(candidate: naming.NameCandidate) -> dict[str, Any]:
+    return {
+        "userPrincipalName": candidate.user_principal_name,
+        "mail": candidate.mail,
+        "mailNickname": candidate.mail_nickname,
+        "samAccountName": candidate.sam_account_name,
+    }
+
+
+def summarize_log(entries: list[dict[str, Any]], ignore_ids: Iterable[str] = ()) -> dict[str, Any] | None:
+    """The latest provisioning-log verdict for one record, or None when nothing was logged yet.
+
+    Entries are grouped by Microsoft's model: one record can produce a create and later a reference update with
+    the same changeId; the latest entry is authoritative (entra-graph-api.md §4.6).
+    """
+    ignored = set(ignore_ids)
+    relevant = [entry for entry in entries if entry.get("id") not in ignored]
+    if not relevant:
+        return None
+    latest = max(relevant, key=lambda entry: str(entry.get("activityDateTime", "")))
+    info = latest.get("provisioningStatusInfo") or latest.get("statusInfo") or {}
+    error = info.get("errorInformation") or {}
+    status = str(info.get("status") or "unknown")
+    skip_reason = None
+    for step in latest.get("provisioningSteps") or []:
+        details = step.get("details") or {}
+        if step.get("name") == "EntrySynchronizationSkip" or details.get("SkipReason"):
+            skip_reason = details.get("SkipReason") or step.get("description")
+    summary: dict[str, Any] = {
+        "id": latest.get("id"),
+        "status": status,
+        "action": latest.get("provisioningAction"),
+        "activityDateTime": latest.get("activityDateTime"),
+        "changeId": latest.get("changeId"),
+    }
+    if status == "failure":
+        summary["errorCode"] = error.get("errorCode")
+        summary["reason"] = error.get("reason")
+        summary["conflict"] = is_name_conflict(error.get("errorCode"))
+    if skip_reason:
+        summary["reasonCode"] = skip_reason
+    # A manager reference that could not be resolved is logged as a skipped step inside an otherwise
+    # successful entry, or as a separate skipped entry; either way the account exists.
+    if any(
+        (step.get("details") or {}).get("SkipReason") == "UnableToResolveReferenceAttributeValue"
+        for entry in relevant
+        for step in entry.get("provisioningSteps") or []
+    ):
+        summary["reasonCode"] = "UnableToResolveReferenceAttributeValue"
+    return summary
+
+
+def check_provisioning(
+    graph: GraphClient,
+    *,
+    job_id: str,
+    employee_id: str,
+    submitted_at: datetime,
+    expect_user: bool,
+    require_enabled: bool,
+    ignore_log_ids: Iterable[str] = (),
+) -> dict[str, Any]:
+    """One look at both signals after an upload: the provisioning log verdict and the synced Entra account."""
+    entries = graph.provisioning_logs(job_id=job_id, source_id=employee_id, since=submitted_at - LOG_CLOCK_SKEW)
+    result: dict[str, Any] = {
+        "log": summarize_log(entries, ignore_log_ids),
+        "user": None,
+        "expectUser": expect_user,
+    }
+    if not expect_user:
+        return result
+    users = graph.find_users(filter_eq("employeeId", employee_id), select=USER_SELECT)
+    for user in users:
+        if require_enabled and not user.get("accountEnabled", False):
+            continue
+        result["user"] = {key: user.get(key) for key in USER_SELECT if key in user}
+        if user.get("onPremisesSyncEnabled") is not True:
+            result["syncWarning"] = (
+                "the Entra account appeared without onPremisesSyncEnabled; it may not be the account the "
+                "provisioning agent created in Active Directory"
+            )
+        break
+    return result

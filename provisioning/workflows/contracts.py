@@ -1,0 +1,137 @@
+"""The names and shapes that orchestrators, activities, entities and the HTTP API agree on.
+
+Durable Functions binds these by string at run time, so a typo is a failed instance in production rather than an
+import error. Keeping every name in one module makes the contract greppable and lets tests check that each name
+is registered exactly once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Final
+
+# Orchestrators
+HR_EVENT: Final = "hr_event"
+HR_BATCH: Final = "hr_batch"
+BULK_UPLOADER: Final = "bulk_uploader"
+
+# Activities
+PREFLIGHT: Final = "preflight"
+RESOLVE_PERSON: Final = "resolve_person"
+RESOLVE_MANAGER: Final = "resolve_manager"
+FIND_FREE_NAMES: Final = "find_free_names"
+BUILD_RECORD: Final = "build_scim_record"
+UPLOAD_BULK_REQUEST: Final = "upload_bulk_request"
+DELIVER_UPLOAD_RESULT: Final = "deliver_upload_result"
+START_BULK_UPLOADER: Final = "start_bulk_uploader"
+START_HR_EVENTS: Final = "start_hr_events"
+CHECK_PROVISIONING: Final = "check_provisioning"
+ISSUE_FIRST_CREDENTIAL: Final = "issue_first_credential"
+GET_USER_DETAILS: Final = "get_user_details"
+REVOKE_SESSIONS: Final = "revoke_sign_in_sessions"
+SEND_NOTIFICATION: Final = "send_notification"
+
+# Entities
+NAME_RESERVATION: Final = "name_reservation"
+EMPLOYEE_WATERMARK: Final = "employee_watermark"
+TERMINATION_BREAKER: Final = "termination_breaker"
+BULK_UPLOAD_QUEUE: Final = "bulk_upload_queue"
+SINGLETON_KEY: Final = "default"
+
+# External events raised into an hr_event instance
+EVENT_RESCIND: Final = "rescind"
+EVENT_APPROVE: Final = "approve"
+EVENT_UPLOADED: Final = "bulk-upload-result"
+
+# Instance ids
+EVENT_INSTANCE_PREFIX: Final = "hr-"
+BATCH_INSTANCE_PREFIX: Final = "batch-"
+UPLOADER_INSTANCE_PREFIX: Final = "bulk-uploader-"
+
+# Stages shown in custom status (product.md §6), in the order a hire passes through them.
+STAGES: Final = (
+    "accepted",
+    "scheduled",
+    "held",
+    "resolving",
+    "names",
+    "preflight",
+    "uploading",
+    "awaiting-provisioning",
+    "awaiting-sync",
+    "credential",
+    "notifying",
+    "completed",
+    "failed",
+    "cancelled",
+    "superseded",
+)
+WAITING_STAGES: Final = frozenset({"accepted", "scheduled", "held"})
+"""Stages in which nothing has been written to Entra yet, so HR may still rescind the event."""
+
+
+@dataclass(frozen=True)
+class WorkflowOptions:
+    """The settings an orchestration needs, captured once when the event is accepted.
+
+    Orchestrators must not read the environment (a setting changed between two replays would make the
+    orchestration non-deterministic), so the HTTP layer snapshots these into the orchestration input.
+    """
+
+    provision_lead_days: int = 7
+    sync_timeout_minutes: int = 60
+    sync_wait_mode: str = "poll"
+    credential_method: str = "tap"
+    credential_recipient: str = "manager"
+    tap_lifetime_minutes: int = 480
+    tap_start_local_time: str = "08:00"
+    update_creates_missing: bool = False
+    termination_local_time: str = "18:00"
+    revoke_sessions: bool = True
+    termination_breaker_limit: int = 25
+    default_time_zone: str = "UTC"
+    name_conflict_retries: int = 3
+    poll_initial_seconds: int = 30
+    poll_max_seconds: int = 300
+    upload_coalesce_seconds: int = 10
+    bulk_calls_per_5s: int = 40
+    bulk_daily_call_quota: int = 2000
+    welcome_to_new_mailbox: bool = False
+    scim_extension_urn: str = "urn:ietf:params:scim:schemas:extension:contoso:1.0:User"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> WorkflowOptions:
+        known = set(cls.__dataclass_fields__)
+        return cls(**{key: value for key, value in (data or {}).items() if key in known})
+
+
+class WorkflowFailed(Exception):
+    """An event that cannot complete, with a stable error code IT can look up in docs/operations.md.
+
+    The message is JSON so the status API can hand `{"code","message"}` back to HR; it never carries a secret
+    (codes and Graph reasons only).
+    """
+
+    MARKER: Final = "WorkflowFailed:"
+
+    def __init__(self, code: str, message: str) -> None:
+        self.code = code
+        self.message = message
+        super().__init__(f"{self.MARKER} {code}: {message}")
+
+
+def parse_failure(text: str | None) -> dict[str, str] | None:
+    """Recover `{"code","message"}` from the host's failure text (`Orchestrator function ... failed: ...`)."""
+    if not text:
+        return None
+    index = text.find(WorkflowFailed.MARKER)
+    if index < 0:
+        return {
+            "code": "InternalError",
+            "message": "The workflow failed unexpectedly; see the instance history.",
+        }
+    code, _, message = text[index + len(WorkflowFailed.MARKER) :].strip().partition(": ")
+    return {"code": code.strip(), "message": message.strip().splitlines()[0] if message.strip() else ""}

@@ -1,0 +1,134 @@
+"""Pure decisions the orchestrators (and the preview) share: what to do, when, and with which record.
+
+Nothing here touches the network or the clock; orchestrators call these with replay-safe inputs, and the
+preview endpoint calls them with live lookups, so a preview shows exactly what the workflow would do.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from provisioning import schedule, scim
+from provisioning.events import HrEvent
+from provisioning.naming import NameCandidate
+from provisioning.settings import Settings
+from provisioning.workflows.contracts import WorkflowFailed, WorkflowOptions
+
+__all__ = ["decide_action", "effective_instant", "scim_record", "workflow_options"]
+
+
+def workflow_options(settings: Settings) -> WorkflowOptions:
+    """Snapshot the settings an orchestration needs (see WorkflowOptions for why)."""
+    return WorkflowOptions(
+        provision_lead_days=settings.provision_lead_days,
+        sync_timeout_minutes=settings.sync_timeout_minutes,
+        sync_wait_mode=settings.sync_wait_mode,
+        credential_method=settings.credential_method,
+        credential_recipient=settings.credential_recipient,
+        tap_lifetime_minutes=settings.tap_lifetime_minutes,
+        tap_start_local_time=settings.tap_start_local_time.strftime("%H:%M"),
+        update_creates_missing=settings.update_creates_missing,
+        termination_local_time=settings.termination_local_time.strftime("%H:%M"),
+        revoke_sessions=settings.revoke_sessions,
+        termination_breaker_limit=settings.termination_breaker_limit,
+        default_time_zone=settings.default_time_zone,
+        name_conflict_retries=settings.name_conflict_retries,
+        poll_initial_seconds=settings.provisioning_poll_initial_seconds,
+        poll_max_seconds=settings.provisioning_poll_max_seconds,
+        upload_coalesce_seconds=settings.upload_coalesce_seconds,
+        bulk_calls_per_5s=settings.bulk_calls_per_5s,
+        bulk_daily_call_quota=settings.bulk_daily_call_quota,
+        welcome_to_new_mailbox=settings.welcome_to_new_mailbox,
+        scim_extension_urn=settings.scim_extension_urn,
+    )
+
+
+def decide_action(
+    event_type: str, person: dict[str, Any] | None, *, update_creates_missing: bool
+) -> tuple[str, str | None]:
+    """What the event must do given what Entra already holds for this employeeId.
+
+    Returns `(action, warning)` where action is `hire`, `rehire` (re-enable an existing account),
+    `rehire-new` (a rehire with no account left: provision like a hire), `update` or `termination`.
+    """
+    exists = person is not None
+    enabled = bool(person and person.get("accountEnabled", True))
+    if event_type in ("hire", "rehire"):
+        if not exists:
+            return ("hire" if event_type == "hire" else "rehire-new"), None
+        if enabled:
+            return (
+                "update",
+                f"an enabled account already exists for this employeeId; the {event_type} ran as an update",
+            )
+        if event_type == "hire":
+            return "rehire", "a disabled account exists for this employeeId; the hire ran as a rehire"
+        return "rehire", None
+    if event_type == "update":
+        if exists:
+            return "update", None
+        if update_creates_missing:
+            return (
+                "hire",
+                "no account exists for this employeeId; the update ran as a hire (UPDATE_CREATES_MISSING)",
+            )
+        raise WorkflowFailed("UnknownEmployee", "No Entra account has this employeeId, so there is nothing to update.")
+    if not exists:
+        raise WorkflowFailed("UnknownEmployee", "No Entra account has this employeeId, so there is nothing to disable.")
+    return "termination", None
+
+
+def effective_instant(event: dict[str, Any], options: WorkflowOptions, zone: ZoneInfo) -> datetime | None:
+    """When the event may write to Entra (UTC), or None for "now".
+
+    Hires and rehires start PROVISION_LEAD_DAYS before the start date at 00:00 local, terminations at
+    TERMINATION_LOCAL_TIME on the last working day, updates at 00:00 local on their effective date.
+    """
+    effective = event.get("effectiveDate")
+    if not effective:
+        return None
+    day = date.fromisoformat(effective)
+    kind = event["type"]
+    if kind in ("hire", "rehire"):
+        return schedule.provisioning_start(day, options.provision_lead_days, zone)
+    if kind == "termination":
+        return schedule.termination_instant(day, schedule.parse_local_time(options.termination_local_time), zone)
+    return schedule.update_instant(day, zone)
+
+
+def scim_record(
+    event: dict[str, Any],
+    options: WorkflowOptions,
+    *,
+    names: dict[str, Any] | None,
+    existing: dict[str, Any] | None,
+    active: bool,
+    zone: ZoneInfo,
+) -> dict[str, Any]:
+    """The complete SCIM user for this event: the event's values over what Entra holds, `active` explicit."""
+    model = HrEvent.model_validate(event)
+    candidate = None
+    if names and names.get("userPrincipalName") and names.get("samAccountName"):
+        candidate = NameCandidate(
+            user_principal_name=names["userPrincipalName"],
+            mail=names.get("mail") or names["userPrincipalName"],
+            mail_nickname=names.get("mailNickname") or names["userPrincipalName"].split("@", 1)[0],
+            sam_account_name=names["samAccountName"],
+        )
+    day = date.fromisoformat(event["effectiveDate"]) if event.get("effectiveDate") else None
+    hire_date = leave_date = None
+    if day is not None and event["type"] in ("hire", "rehire"):
+        hire_date = schedule.at_local_time(day, schedule.parse_local_time("00:00"), zone)
+    if day is not None and event["type"] == "termination":
+        leave_date = schedule.termination_instant(day, schedule.parse_local_time(options.termination_local_time), zone)
+    return scim.user_record(
+        model,
+        names=candidate,
+        active=active,
+        extension_urn=options.scim_extension_urn,
+        existing=existing,
+        hire_date=hire_date,
+        leave_date=leave_date,
+    )

@@ -1,0 +1,155 @@
+"""Reusable orchestration steps, written as generators for `yield from`.
+
+Each step is deterministic: it only yields Durable tasks, reads `context.current_utc_datetime`, and calls pure
+functions. All I/O happens in the activities named in `contracts`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Generator
+from datetime import datetime, timedelta
+from typing import Any
+
+import azure.durable_functions as df
+
+from provisioning.workflows import contracts as c
+from provisioning.workflows.progress import Progress
+
+Step = Generator[Any, Any, Any]
+
+QUEUE = df.EntityId(c.BULK_UPLOAD_QUEUE, c.SINGLETON_KEY)
+UPLOAD_RESULT_TIMEOUT = timedelta(hours=36)
+"""How long an event waits for its bulk upload before giving up; covers a full day of exhausted call quota."""
+
+
+class ExternalEvents:
+    """Waits for external events without leaving orphan waiters behind.
+
+    The SDK hands a raised event to the oldest open waiter of that name. A waiter created for one stage (a rescind
+    while scheduled) and abandoned when a timer won would otherwise swallow the same event raised in a later
+    stage (a rescind while held). So there is at most one open waiter per name, reused until it is consumed.
+    """
+
+    def __init__(self, context: Any) -> None:
+        self._context = context
+        self._open: dict[str, Any] = {}
+
+    def wait(self, name: str) -> Any:
+        task = self._open.get(name)
+        if task is None:
+            task = self._context.wait_for_external_event(name)
+            self._open[name] = task
+        return task
+
+    def consume(self, name: str) -> Any:
+        """Take the result of a completed waiter; the next `wait(name)` waits for a new event.
+
+        `DurableOrchestrationClient.raise_event` JSON-encodes its payload twice (azure-functions-durable-python
+        issue 295), so an event raised by our own activities arrives as JSON text; decode it once more.
+        """
+        result = self._open.pop(name).result
+        if isinstance(result, str):
+            try:
+                return json.loads(result)
+            except ValueError:
+                return result
+        return result
+
+    def until(self, when: datetime | None, names: tuple[str, ...]) -> Step:
+        """Wait for the first of `names`, or until `when` (a durable timer) when given.
+
+        Returns `(name, payload)` for the event that arrived first, or `(None, None)` when the timer fired.
+        """
+        waits = {name: self.wait(name) for name in names}
+        timer = self._context.create_timer(when) if when is not None else None
+        winner = yield self._context.task_any([*waits.values(), *([timer] if timer is not None else [])])
+        if timer is not None and winner is timer:
+            return None, None
+        if timer is not None and not timer.is_completed:
+            timer.cancel()
+        name = next(name for name, task in waits.items() if task is winner)
+        return name, self.consume(name)
+
+
+def upload_record(context: Any, events: ExternalEvents, record: dict[str, Any], group: str | None) -> Step:
+    """Hand the SCIM record to the shared bulk upload queue and wait for the bulk request that carried it.
+
+    Events never call bulkUpload themselves: one uploader orchestration packs records from every running event
+    into requests of at most 50 operations and paces them against the tenant's call limits (product.md §4.5).
+    Returns the uploader's result: `{"status": "accepted", "submittedAt": ...}` or `{"status": "rejected", ...}`.
+    """
+    ticket = yield context.call_entity(
+        QUEUE,
+        "enqueue",
+        {"instanceId": context.instance_id, "record": record, "group": group, "at": _now(context)},
+    )
+    if ticket and ticket.get("startUploader"):
+        yield context.call_activity(c.START_BULK_UPLOADER, {"instanceId": ticket["startUploader"]})
+    name, result = yield from events.until(context.current_utc_datetime + UPLOAD_RESULT_TIMEOUT, (c.EVENT_UPLOADED,))
+    if name is None:
+        raise c.WorkflowFailed(
+            "BulkUploadNotDelivered",
+            "The record was queued for bulk upload but no upload result arrived within 36 hours.",
+        )
+    if result.get("status") != "accepted":
+        raise c.WorkflowFailed(
+            str(result.get("code") or "BulkUploadRejected"),
+            str(result.get("message") or "Microsoft Graph rejected the bulk upload."),
+        )
+    return result
+
+
+def release_reservations(context: Any, keys: list[str]) -> None:
+    """Give reserved names back (fire and forget): the event ended or moved on to another candidate."""
+    for key in keys:
+        context.signal_entity(df.EntityId(c.NAME_RESERVATION, key), "release", context.instance_id)
+
+
+def reservation_keys(names: dict[str, Any]) -> list[str]:
+    """Entity keys that reserve a candidate: its mail/UPN local part and its sAMAccountName.
+
+    Keys avoid '@' because the Durable entity instance id is `@name@key`.
+    """
+    local = str(names["userPrincipalName"]).split("@", 1)[0].lower()
+    mail_local = str(names.get("mail") or names["userPrincipalName"]).split("@", 1)[0].lower()
+    keys = {f"local:{local}", f"local:{mail_local}", f"sam:{str(names['samAccountName']).lower()}"}
+    return sorted(keys)
+
+
+def reserve_names(context: Any, progress: Progress, employee: dict[str, Any], tried: list[str]) -> Step:
+    """Pick the first candidate that is free in Entra and not reserved by another running event.
+
+    Returns `(names, keys, warnings)`; the caller releases `keys` when the event ends.
+    """
+    while True:
+        found = yield context.call_activity(c.FIND_FREE_NAMES, {"employee": employee, "exclude": tried})
+        warnings: list[str] = list(found.get("warnings", []))
+        candidates: list[dict[str, Any]] = found["candidates"]
+        if not candidates:
+            raise c.WorkflowFailed("NoFreeName", "No free user principal name could be generated for this person.")
+        for names in candidates:
+            keys = reservation_keys(names)
+            granted = yield context.task_all(
+                [
+                    context.call_entity(df.EntityId(c.NAME_RESERVATION, key), "reserve", context.instance_id)
+                    for key in keys
+                ]
+            )
+            if all(granted):
+                progress.enter("names", user_principal_name=names["userPrincipalName"])
+                return names, keys, warnings
+            release_reservations(context, [key for key, ok in zip(keys, granted, strict=True) if ok])
+            tried.append(names["userPrincipalName"])
+
+
+def poll_delays(initial_seconds: int, max_seconds: int) -> Generator[timedelta, None, None]:
+    """Provisioning logs arrive minutes after an upload: start slow-ish, back off to a ceiling."""
+    delay = max(1, initial_seconds)
+    while True:
+        yield timedelta(seconds=delay)
+        delay = min(max_seconds, delay * 2)
+
+
+def _now(context: Any) -> str:
+    return str(context.current_utc_datetime.isoformat())

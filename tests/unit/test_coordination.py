@@ -1,0 +1,177 @@
+"""The state machines behind the durable entities and the uploader's pacing, tested as plain functions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from provisioning import entities
+from provisioning.workflows.uploader import next_call_time
+
+T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
+
+
+def at(seconds: float) -> str:
+    return (T0 + timedelta(seconds=seconds)).isoformat()
+
+
+class TestNameReservation:
+    def test_first_owner_wins_and_retries_are_idempotent(self) -> None:
+        state, granted = entities.reserve(None, "hr-a")
+        assert granted
+        state, again = entities.reserve(state, "hr-a")
+        assert again
+        state, other = entities.reserve(state, "hr-b")
+        assert not other
+        assert state == {"owner": "hr-a"}
+
+    def test_only_the_owner_releases(self) -> None:
+        state, _ = entities.reserve(None, "hr-a")
+        assert entities.release(state, "hr-b") == state
+        assert entities.release(state, "hr-a") is None
+        _, granted = entities.reserve(entities.release(state, "hr-a"), "hr-b")
+        assert granted
+
+
+class TestWatermark:
+    def test_older_event_is_stale_newer_is_fresh(self) -> None:
+        state = entities.apply_watermark(None, "2026-11-20T09:00:00+00:00", "e2")
+        assert entities.check_watermark(state, "2026-11-20T08:59:59+00:00") == "stale"
+        assert entities.check_watermark(state, "2026-11-20T09:00:00+00:00") == "fresh"
+        assert entities.check_watermark(state, "2026-11-21T00:00:00+00:00") == "fresh"
+
+    def test_offsets_are_compared_as_instants(self) -> None:
+        state = entities.apply_watermark(None, "2026-11-20T10:00:00+01:00", "e1")  # 09:00Z
+        assert entities.check_watermark(state, "2026-11-20T09:30:00+00:00") == "fresh"
+        assert entities.check_watermark(state, "2026-11-20T08:30:00+00:00") == "stale"
+
+    def test_missing_timestamps_never_supersede(self) -> None:
+        state = entities.apply_watermark(None, "2026-11-20T09:00:00+00:00", "e1")
+        assert entities.check_watermark(state, None) == "fresh"
+        assert entities.check_watermark(None, "2026-11-20T09:00:00+00:00") == "fresh"
+        assert entities.apply_watermark(state, None, "e3") == state
+
+    def test_an_older_apply_does_not_lower_the_mark(self) -> None:
+        state = entities.apply_watermark(None, "2026-11-20T09:00:00+00:00", "new")
+        assert entities.apply_watermark(state, "2026-11-19T09:00:00+00:00", "old") == state
+
+
+class TestTerminationBreaker:
+    def test_holds_past_the_limit_within_an_hour(self) -> None:
+        state = None
+        for index in range(3):
+            state, verdict = entities.admit_termination(state, f"hr-{index}", at(index), limit=3)
+            assert verdict == "admitted"
+        state, verdict = entities.admit_termination(state, "hr-3", at(10), limit=3)
+        assert verdict == "held"
+        assert state["held"] == ["hr-3"]
+
+    def test_window_rolls(self) -> None:
+        state = None
+        for index in range(3):
+            state, _ = entities.admit_termination(state, f"hr-{index}", at(index), limit=3)
+        _, verdict = entities.admit_termination(state, "hr-late", at(3601), limit=3)
+        assert verdict == "admitted"
+
+    def test_replayed_admission_is_idempotent_and_release_clears_hold(self) -> None:
+        state, _ = entities.admit_termination(None, "hr-0", at(0), limit=1)
+        state, verdict = entities.admit_termination(state, "hr-0", at(1), limit=1)
+        assert verdict == "admitted"
+        state, verdict = entities.admit_termination(state, "hr-1", at(2), limit=1)
+        assert verdict == "held"
+        assert entities.release_held(state, "hr-1")["held"] == []
+
+
+def item(instance: str, seconds: float, group: str | None = None) -> dict[str, object]:
+    return {"instanceId": instance, "record": {"externalId": instance}, "group": group, "at": at(seconds)}
+
+
+class TestBulkUploadQueue:
+    def test_first_enqueue_starts_an_uploader_later_ones_do_not(self) -> None:
+        state, ticket = entities.enqueue(None, item("hr-1", 0))
+        assert ticket["startUploader"] == "bulk-uploader-1"
+        state, ticket = entities.enqueue(state, item("hr-2", 1))
+        assert ticket["startUploader"] is None
+
+    def test_partial_request_waits_for_quiet_then_goes(self) -> None:
+        state, _ = entities.enqueue(None, item("hr-1", 0))
+        state, taken = entities.take(state, at(5), quiet_seconds=10)
+        assert taken["chunks"] == [] and not taken["close"]
+        state, taken = entities.take(state, at(10), quiet_seconds=10)
+        assert [[i["instanceId"] for i in chunk] for chunk in taken["chunks"]] == [["hr-1"]]
+
+    def test_full_requests_go_at_once_in_arrival_order(self) -> None:
+        state = None
+        for index in range(120):
+            state, _ = entities.enqueue(state, item(f"hr-{index}", 0))
+        state, taken = entities.take(state, at(1), quiet_seconds=10)
+        assert [len(chunk) for chunk in taken["chunks"]] == [50, 50]
+        assert taken["chunks"][0][0]["instanceId"] == "hr-0"
+        state, taken = entities.take(state, at(10), quiet_seconds=10)
+        assert [len(chunk) for chunk in taken["chunks"]] == [20]
+
+    def test_empty_queue_closes_and_the_next_record_starts_a_new_generation(self) -> None:
+        state, _ = entities.enqueue(None, item("hr-1", 0))
+        state, _ = entities.take(state, at(10), quiet_seconds=10)
+        state, taken = entities.take(state, at(20), quiet_seconds=10)
+        assert taken["close"]
+        _, ticket = entities.enqueue(state, item("hr-2", 30))
+        assert ticket["startUploader"] == "bulk-uploader-2"
+
+    def test_a_batch_partial_waits_for_its_stragglers(self) -> None:
+        state = entities.expect_group(None, "batch-x", 3, at(0))
+        state, _ = entities.enqueue(state, item("hr-1", 0, "batch-x"))
+        state, _ = entities.enqueue(state, item("hr-2", 0, "batch-x"))
+        state, taken = entities.take(state, at(60), quiet_seconds=10)
+        assert taken["chunks"] == [] and not taken["close"]
+        state, _ = entities.enqueue(state, item("hr-3", 61, "batch-x"))
+        state, taken = entities.take(state, at(80), quiet_seconds=10)
+        assert [len(chunk) for chunk in taken["chunks"]] == [3]
+
+    def test_a_member_that_leaves_releases_the_batch(self) -> None:
+        state = entities.expect_group(None, "batch-x", 2, at(0))
+        state, _ = entities.enqueue(state, item("hr-1", 0, "batch-x"))
+        state = entities.leave_group(state, "batch-x")
+        state, taken = entities.take(state, at(20), quiet_seconds=10)
+        assert [len(chunk) for chunk in taken["chunks"]] == [1]
+
+    def test_a_stuck_batch_is_released_after_the_group_wait_limit(self) -> None:
+        state = entities.expect_group(None, "batch-x", 5, at(0))
+        state, _ = entities.enqueue(state, item("hr-1", 0, "batch-x"))
+        limit = entities.GROUP_WAIT_LIMIT.total_seconds()
+        state, taken = entities.take(state, at(limit - 1), quiet_seconds=10)
+        assert taken["chunks"] == []
+        _, taken = entities.take(state, at(limit + 1), quiet_seconds=10)
+        assert [len(chunk) for chunk in taken["chunks"]] == [1]
+
+    def test_requeue_of_the_same_event_replaces_its_record(self) -> None:
+        state, _ = entities.enqueue(None, item("hr-1", 0))
+        replaced = {**item("hr-1", 1), "record": {"externalId": "second"}}
+        state, _ = entities.enqueue(state, replaced)
+        assert [queued["record"] for queued in state["pending"]] == [{"externalId": "second"}]
+
+
+class TestPacing:
+    def test_free_below_the_limit(self) -> None:
+        assert next_call_time([at(0), at(1)], T0 + timedelta(seconds=2), 3) is None
+
+    def test_waits_until_the_oldest_call_leaves_the_window(self) -> None:
+        recent = [at(0), at(1), at(2)]
+        assert next_call_time(recent, T0 + timedelta(seconds=3), 3) == T0 + timedelta(seconds=5)
+
+    def test_calls_older_than_five_seconds_do_not_count(self) -> None:
+        assert next_call_time([at(0)], T0 + timedelta(seconds=5), 1) is None
+
+    @pytest.mark.parametrize("limit", [1, 40])
+    def test_never_more_than_the_limit_in_any_window(self, limit: int) -> None:
+        recent: list[str] = []
+        now = T0
+        for _ in range(limit * 4):
+            wait = next_call_time(recent, now, limit)
+            now = wait or now
+            recent.append(now.isoformat())
+        times = [datetime.fromisoformat(t) for t in recent]
+        for start in times:
+            inside = [t for t in times if start <= t < start + timedelta(seconds=5)]
+            assert len(inside) <= limit
