@@ -1,0 +1,38 @@
+"""``$top`` / ``$skiptoken`` paging with absolute ``@odata.nextLink`` built from the request's host."""
+
+from __future__ import annotations
+
+import base64
+import json
+from urllib.parse import quote, urlencode
+
+from starlette.requests import Request
+
+
+class PagingError(ValueError):
+    pass
+
+
+def encode_skiptoken(offset: int) -> str:
+    raw = json.dumps({"o": offset}).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_skiptoken(token: str) -> int:
+    try:
+        padded = token + "=" * (-len(token) % 4)
+        offset = int(json.loads(base64.urlsafe_b64decode(padded))["o"])
+    except (ValueError, KeyError, TypeError) as error:
+        raise PagingError("The skip token is invalid or has expired.") from error
+    if offset < 0:
+        raise PagingError("The skip token is invalid or has expired.")
+    return offset
+
+
+def next_link(request: Request, offset: int) -> str:
+    """The same query with a new ``$skiptoken``, on the host the client called."""
+    params = [(key, value) for key, value in request.query_params.multi_items() if key != "$skiptoken"]
+    params.append(("$skiptoken", encode_skiptoken(offset)))
+    host = request.headers.get("host", request.url.netloc)
+    query = urlencode(params, safe="$'(),:/@", quote_via=quote)
+    return f"{request.url.scheme}://{host}{request.url.path}?{query}"
