@@ -194,7 +194,7 @@ async def rescind_event(req: func.HttpRequest, client: df.DurableOrchestrationCl
                 "Too late to rescind",
                 f"The event is at stage '{_stage(status)}'; only scheduled or held events can be rescinded.",
             )
-        await client.raise_event(instance_id, c.EVENT_RESCIND, {"requestedBy": "hr-api"})
+        await client.raise_event(instance_id, c.rescind_event(_stage(status)), {"requestedBy": "hr-api"})
         return _json_response({"id": instance_id, "status": "cancelled"}, 200)
     except Problem as problem:
         return problem.response()

@@ -39,9 +39,15 @@ BULK_UPLOAD_QUEUE: Final = "bulk_upload_queue"
 SINGLETON_KEY: Final = "default"
 
 # External events raised into an hr_event instance
-EVENT_RESCIND: Final = "rescind"
+EVENT_RESCIND_PREFIX: Final = "rescind-"
 EVENT_APPROVE: Final = "approve"
 EVENT_UPLOADED: Final = "bulk-upload-result"
+
+
+def rescind_event(stage: str) -> str:
+    """The rescind event for a waiting stage; each stage has its own name (see steps.wait_for_events)."""
+    return f"{EVENT_RESCIND_PREFIX}{stage}"
+
 
 # Instance ids
 EVENT_INSTANCE_PREFIX: Final = "hr-"

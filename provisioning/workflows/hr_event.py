@@ -18,12 +18,12 @@ from provisioning.workflows.plan import decide_action, effective_instant, scim_r
 from provisioning.workflows.progress import Progress
 from provisioning.workflows.steps import (
     QUEUE,
-    ExternalEvents,
     Step,
     poll_delays,
     release_reservations,
     reserve_names,
     upload_record,
+    wait_for_events,
 )
 
 WATERMARK = c.EMPLOYEE_WATERMARK
@@ -42,7 +42,6 @@ class EventRun:
         self.employee: dict[str, Any] = self.event["employee"]
         self.employee_id: str = self.employee["employeeId"]
         self.progress = Progress(context, self.event)
-        self.events = ExternalEvents(context)
         self.warnings: list[str] = []
         self.reserved: list[str] = []
         self.enqueued = False
@@ -91,8 +90,8 @@ def _run(run: EventRun) -> Step:
     when = effective_instant(event, run.options, run.zone)
     if when is not None and when > run.now():
         run.progress.enter("scheduled", detail=f"until {when.isoformat()}")
-        name, _ = yield from run.events.until(when, (c.EVENT_RESCIND,))
-        if name == c.EVENT_RESCIND:
+        name, _ = yield from wait_for_events(context, when, (c.rescind_event("scheduled"),))
+        if name is not None:
             return _finish(run, "cancelled")
 
     # 2. Mass-termination breaker: a burst of leavers waits for a human.
@@ -112,9 +111,9 @@ def _run(run: EventRun) -> Step:
                 c.SEND_NOTIFICATION,
                 {"kind": "held_for_approval", "instanceId": context.instance_id, "event": _event_ids(run)},
             )
-            name, _ = yield from run.events.until(None, (c.EVENT_APPROVE, c.EVENT_RESCIND))
+            name, _ = yield from wait_for_events(context, None, (c.EVENT_APPROVE, c.rescind_event("held")))
             context.signal_entity(BREAKER, "release", context.instance_id)
-            if name == c.EVENT_RESCIND:
+            if name != c.EVENT_APPROVE:
                 return _finish(run, "cancelled")
 
     # 3. Ordering: an event older than one already applied for this employee must not overwrite it.
@@ -321,7 +320,7 @@ def _upload_and_await(
     context, options = run.context, run.options
     run.progress.enter("uploading")
     run.enqueued = True
-    upload = yield from upload_record(context, run.events, record, run.group)
+    upload = yield from upload_record(context, record, run.group)
     run.mark("uploadedAt")
     submitted_at: str = upload["submittedAt"]
     deadline_at = run.now() + timedelta(minutes=options.sync_timeout_minutes)

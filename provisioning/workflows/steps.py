@@ -23,56 +23,37 @@ UPLOAD_RESULT_TIMEOUT = timedelta(hours=36)
 """How long an event waits for its bulk upload before giving up; covers a full day of exhausted call quota."""
 
 
-class ExternalEvents:
-    """Waits for external events without leaving orphan waiters behind.
+def wait_for_events(context: Any, when: datetime | None, names: tuple[str, ...]) -> Step:
+    """Wait for the first of the external events `names`, or until `when` (a durable timer) when given.
 
-    The SDK hands a raised event to the oldest open waiter of that name. A waiter created for one stage (a rescind
-    while scheduled) and abandoned when a timer won would otherwise swallow the same event raised in a later
-    stage (a rescind while held). So there is at most one open waiter per name, reused until it is consumed.
+    Returns `(name, payload)` for the event that arrived first, or `(None, None)` when the timer fired. Each
+    stage waits on event names of its own (see `contracts.rescind_event`): the SDK hands a raised event to the
+    oldest open waiter of that name, so a waiter abandoned in one stage would swallow an event meant for a later
+    one if names were shared.
     """
-
-    def __init__(self, context: Any) -> None:
-        self._context = context
-        self._open: dict[str, Any] = {}
-
-    def wait(self, name: str) -> Any:
-        task = self._open.get(name)
-        if task is None:
-            task = self._context.wait_for_external_event(name)
-            self._open[name] = task
-        return task
-
-    def consume(self, name: str) -> Any:
-        """Take the result of a completed waiter; the next `wait(name)` waits for a new event.
-
-        `DurableOrchestrationClient.raise_event` JSON-encodes its payload twice (azure-functions-durable-python
-        issue 295), so an event raised by our own activities arrives as JSON text; decode it once more.
-        """
-        result = self._open.pop(name).result
-        if isinstance(result, str):
-            try:
-                return json.loads(result)
-            except ValueError:
-                return result
-        return result
-
-    def until(self, when: datetime | None, names: tuple[str, ...]) -> Step:
-        """Wait for the first of `names`, or until `when` (a durable timer) when given.
-
-        Returns `(name, payload)` for the event that arrived first, or `(None, None)` when the timer fired.
-        """
-        waits = {name: self.wait(name) for name in names}
-        timer = self._context.create_timer(when) if when is not None else None
-        winner = yield self._context.task_any([*waits.values(), *([timer] if timer is not None else [])])
-        if timer is not None and winner is timer:
-            return None, None
-        if timer is not None and not timer.is_completed:
-            timer.cancel()
-        name = next(name for name, task in waits.items() if task is winner)
-        return name, self.consume(name)
+    waits = {name: context.wait_for_external_event(name) for name in names}
+    timer = context.create_timer(when) if when is not None else None
+    winner = yield context.task_any([*waits.values(), *([timer] if timer is not None else [])])
+    if timer is not None and winner is timer:
+        return None, None
+    if timer is not None and not timer.is_completed:
+        timer.cancel()
+    name = next(name for name, task in waits.items() if task is winner)
+    return name, _decoded(winner.result)
 
 
-def upload_record(context: Any, events: ExternalEvents, record: dict[str, Any], group: str | None) -> Step:
+def _decoded(payload: Any) -> Any:
+    """`DurableOrchestrationClient.raise_event` JSON-encodes its payload twice (azure-functions-durable-python
+    issue 295), so an event raised by our own activities arrives as JSON text; decode it once more."""
+    if isinstance(payload, str):
+        try:
+            return json.loads(payload)
+        except ValueError:
+            return payload
+    return payload
+
+
+def upload_record(context: Any, record: dict[str, Any], group: str | None) -> Step:
     """Hand the SCIM record to the shared bulk upload queue and wait for the bulk request that carried it.
 
     Events never call bulkUpload themselves: one uploader orchestration packs records from every running event
@@ -86,7 +67,8 @@ def upload_record(context: Any, events: ExternalEvents, record: dict[str, Any], 
     )
     if ticket and ticket.get("startUploader"):
         yield context.call_activity(c.START_BULK_UPLOADER, {"instanceId": ticket["startUploader"]})
-    name, result = yield from events.until(context.current_utc_datetime + UPLOAD_RESULT_TIMEOUT, (c.EVENT_UPLOADED,))
+    deadline = context.current_utc_datetime + UPLOAD_RESULT_TIMEOUT
+    name, result = yield from wait_for_events(context, deadline, (c.EVENT_UPLOADED,))
     if name is None:
         raise c.WorkflowFailed(
             "BulkUploadNotDelivered",

@@ -1,0 +1,235 @@
+"""A scripted Entra tenant for workflow tests: activity overrides over in-memory state.
+
+The orchestrators, entities and HTTP functions run for real in the functions host (virtual clock); only the
+activities that talk to Microsoft are replaced, at the edge, by these deterministic stand-ins. The e2e tier runs
+the real activities against the Entra emulator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from itertools import islice
+from typing import Any
+
+from emulators.functions_host import FunctionsHost
+from provisioning import naming
+from provisioning.workflows import contracts as c
+
+UPN_DOMAIN = "contoso.com"
+POLICY = naming.NamePolicy(upn_domain=UPN_DOMAIN, mail_domain=UPN_DOMAIN)
+
+HOST_ENV = {
+    "PROVISIONING_API_ENDPOINT": "https://graph.microsoft.com/v1.0/servicePrincipals/"
+    "0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0/synchronization/jobs/API2AD.0f1e2d3c4b5a69788796a5b4c3d2e1f0.job/bulkUpload",
+    "UPN_DOMAIN": UPN_DOMAIN,
+    "MAIL_SENDER": "hr-bot@contoso.com",
+    "IT_NOTIFY_ADDRESS": "it-ops@contoso.com",
+    "TASKHUB_NAME": "scripted",
+}
+
+
+@dataclass
+class ScriptedTenant:
+    """What Entra and on-prem AD hold, and how the provisioning service will answer each upload."""
+
+    users: dict[str, dict[str, Any]] = field(default_factory=dict)
+    taken_in_entra: set[str] = field(default_factory=set)
+    taken_in_ad: set[str] = field(default_factory=set)
+    ad_errors: dict[str, str] = field(default_factory=dict)
+    agent_online: bool = True
+    connect_sync: bool = True
+    ad_only: dict[str, dict[str, Any]] = field(default_factory=dict)
+    missing_roles: list[str] = field(default_factory=list)
+    uploads: list[dict[str, Any]] = field(default_factory=list)
+    mails: list[dict[str, Any]] = field(default_factory=list)
+    credentials: list[dict[str, Any]] = field(default_factory=list)
+    revoked: list[str] = field(default_factory=list)
+    logs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    host: FunctionsHost | None = None
+
+    # -- seeding ----------------------------------------------------------------------------------------------
+
+    def seed_user(
+        self, employee_id: str, upn: str, *, enabled: bool = True, manager: str | None = None, **extra: Any
+    ) -> dict[str, Any]:
+        user = {
+            "id": f"obj-{employee_id}",
+            "employeeId": employee_id,
+            "userPrincipalName": upn,
+            "mail": upn,
+            "displayName": extra.pop("displayName", upn.split("@", maxsplit=1)[0]),
+            "accountEnabled": enabled,
+            "onPremisesSyncEnabled": True,
+            "onPremisesSamAccountName": upn.split("@", maxsplit=1)[0][:20],
+            "managerEmployeeId": manager,
+            **extra,
+        }
+        self.users[employee_id] = user
+        self.taken_in_entra.add(upn.lower())
+        return user
+
+    # -- activities -------------------------------------------------------------------------------------------
+
+    def overrides(self) -> dict[str, Callable[[Any], Any]]:
+        return {
+            c.PREFLIGHT: lambda _: {"roles": [], "missingRoles": self.missing_roles},
+            c.RESOLVE_PERSON: lambda req: self.users.get(req["employeeId"]),
+            c.RESOLVE_MANAGER: self._resolve_manager,
+            c.FIND_FREE_NAMES: self._find_free_names,
+            c.UPLOAD_BULK_REQUEST: self._upload,
+            c.DELIVER_UPLOAD_RESULT: self._deliver,
+            c.START_BULK_UPLOADER: self._start_uploader,
+            c.START_HR_EVENTS: self._start_events,
+            c.CHECK_PROVISIONING: self._check,
+            c.ISSUE_FIRST_CREDENTIAL: self._credential,
+            c.GET_USER_DETAILS: lambda req: next(u for u in self.users.values() if u["id"] == req["userId"]),
+            c.REVOKE_SESSIONS: lambda req: self.revoked.append(req["userId"]) or {"revoked": True},
+            c.SEND_NOTIFICATION: self._notify,
+        }
+
+    def _resolve_manager(self, req: dict[str, Any]) -> dict[str, Any] | None:
+        manager = self.users.get(req["managerEmployeeId"])
+        return {k: manager[k] for k in ("id", "userPrincipalName", "mail", "displayName")} if manager else None
+
+    def _find_free_names(self, req: dict[str, Any]) -> dict[str, Any]:
+        employee, exclude = req["employee"], {upn.lower() for upn in req.get("exclude", [])}
+        generated = naming.candidates(
+            employee.get("givenName"),
+            employee.get("familyName"),
+            POLICY,
+            preferred_given_name=employee.get("preferredGivenName"),
+            fallback_seed=employee["employeeId"],
+        )
+        free = [
+            candidate
+            for candidate in islice(generated, 20)
+            if candidate.user_principal_name not in exclude and candidate.user_principal_name not in self.taken_in_entra
+        ][:3]
+        return {
+            "candidates": [
+                {
+                    "userPrincipalName": n.user_principal_name,
+                    "mail": n.mail,
+                    "mailNickname": n.mail_nickname,
+                    "samAccountName": n.sam_account_name,
+                }
+                for n in free
+            ],
+            "warnings": [],
+        }
+
+    def _now(self) -> str:
+        assert self.host is not None
+        return self.host.clock.now().isoformat()
+
+    def _upload(self, req: dict[str, Any]) -> dict[str, Any]:
+        submitted_at = self._now()
+        self.uploads.append({"records": req["records"], "at": submitted_at})
+        for record in req["records"]:
+            self._provision(record, submitted_at)
+        return {"status": "accepted", "submittedAt": submitted_at}
+
+    def _provision(self, record: dict[str, Any], at: str) -> None:
+        """What the agent and Connect sync would do with one record (instantly, in this script)."""
+        employee_id, upn = record["externalId"], record["userName"].lower()
+        if not self.agent_online:
+            return
+        entries = self.logs.setdefault(employee_id, [])
+        entry_id = f"log-{employee_id}-{len(entries)}"
+        existing = self.users.get(employee_id)
+        if employee_id in self.ad_errors:
+            entries.append(_log(entry_id, at, "failure", self.ad_errors[employee_id]))
+            return
+        if existing is None and upn in self.taken_in_ad:
+            entries.append(_log(entry_id, at, "failure", "ActiveDirectoryUserPrincipalNameConflict"))
+            return
+        entries.append(_log(entry_id, at, "success"))
+        extension = next((v for k, v in record.items() if k.startswith("urn:ietf:params:scim:schemas:extension:c")), {})
+        user = existing or {
+            "id": f"obj-{employee_id}",
+            "employeeId": employee_id,
+            "userPrincipalName": record["userName"],
+            "mail": record["userName"],
+            "onPremisesSyncEnabled": True,
+            "onPremisesSamAccountName": extension.get("samAccountName"),
+        }
+        enterprise = record.get("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User", {})
+        user.update(
+            {
+                "displayName": record.get("displayName", user.get("displayName")),
+                "accountEnabled": record["active"],
+                "jobTitle": record.get("title"),
+                "managerEmployeeId": (enterprise.get("manager") or {}).get("value"),
+            }
+        )
+        if existing is None and not self.connect_sync:
+            self.ad_only[employee_id] = user
+            return
+        self.users[employee_id] = user
+        self.taken_in_entra.add(upn)
+
+    def _deliver(self, req: dict[str, Any]) -> dict[str, Any]:
+        assert self.host is not None
+        for instance_id in req["instanceIds"]:
+            self.host.raise_event(instance_id, c.EVENT_UPLOADED, req["result"])
+        return {"delivered": len(req["instanceIds"])}
+
+    def _start_uploader(self, req: dict[str, Any]) -> dict[str, Any]:
+        assert self.host is not None
+        if self.host.status(req["instanceId"]):
+            return {"started": False}
+        options = c.WorkflowOptions(upload_coalesce_seconds=10).to_dict()
+        self.host.start_orchestration(c.BULK_UPLOADER, {"options": options}, req["instanceId"])
+        return {"started": True}
+
+    def _start_events(self, req: dict[str, Any]) -> dict[str, Any]:
+        assert self.host is not None
+        for job in req["jobs"]:
+            self.host.start_orchestration(
+                c.HR_EVENT,
+                {"event": job["event"], "options": req["options"], "group": job.get("group")},
+                job["instanceId"],
+            )
+        return {"started": len(req["jobs"])}
+
+    def _check(self, req: dict[str, Any]) -> dict[str, Any]:
+        employee_id = req["employeeId"]
+        entries = [e for e in self.logs.get(employee_id, []) if e["activityDateTime"] >= req["submittedAt"]]
+        latest = entries[-1] if entries else None
+        log = None
+        if latest:
+            info = latest["provisioningStatusInfo"]
+            log = {"id": latest["id"], "status": info["status"]}
+            if info["status"] == "failure":
+                code = info["errorInformation"]["errorCode"]
+                log.update(errorCode=code, reason=f"{code} reported by the agent", conflict="Conflict" in code)
+        user = None
+        if req.get("expectUser") and log and log["status"] == "success":
+            candidate = self.users.get(employee_id)
+            if candidate and (not req.get("requireEnabled") or candidate.get("accountEnabled")):
+                user = candidate
+        return {"log": log, "user": user, "expectUser": req.get("expectUser")}
+
+    def _credential(self, req: dict[str, Any]) -> dict[str, Any]:
+        self.credentials.append({"userId": req["userId"], "startAt": req.get("startAt")})
+        manager = req.get("manager") or {}
+        return {"method": "tap", "recipients": [manager.get("mail") or HOST_ENV["IT_NOTIFY_ADDRESS"]]}
+
+    def _notify(self, req: dict[str, Any]) -> dict[str, Any]:
+        manager = req.get("manager") or {}
+        recipient = manager.get("mail") or HOST_ENV["IT_NOTIFY_ADDRESS"]
+        if req["kind"] in ("it_alert", "held_for_approval"):
+            recipient = HOST_ENV["IT_NOTIFY_ADDRESS"]
+        self.mails.append({"kind": req["kind"], "to": recipient, "request": req})
+        return {"kind": req["kind"], "recipients": [recipient]}
+
+    def mail_kinds(self) -> list[str]:
+        return [mail["kind"] for mail in self.mails]
+
+
+def _log(entry_id: str, at: str, status: str, error_code: str | None = None) -> dict[str, Any]:
+    info: dict[str, Any] = {"status": status}
+    if error_code:
+        info["errorInformation"] = {"errorCode": error_code}
+    return {"id": entry_id, "activityDateTime": at, "provisioningStatusInfo": info}

@@ -1,0 +1,443 @@
+"""Every workflow through the functions host (real SDK, virtual clock) with a scripted tenant at the edge."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+
+from emulators.functions_host import FunctionsHost, VirtualClock
+from provisioning import runtime
+from tests.orchestration.scripted_tenant import HOST_ENV, ScriptedTenant
+
+START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)  # a Monday morning
+KEY = "workflow-test-key"
+
+HIRE: dict[str, Any] = {
+    "eventId": "wd-hire-1",
+    "type": "hire",
+    "effectiveDate": "2026-01-07",
+    "occurredAt": "2026-01-05T08:00:00Z",
+    "employee": {
+        "employeeId": "E10042",
+        "givenName": "Zoë",
+        "familyName": "O'Brien-Müller",
+        "managerEmployeeId": "E00007",
+        "jobTitle": "Financial Analyst",
+        "department": "Finance",
+        "timeZone": "Europe/Berlin",
+        "personalEmail": "zoe@example.org",
+    },
+}
+
+
+def letters(number: int) -> str:
+    """A distinct, valid given name per number (names may not contain digits)."""
+    return "Al" + "".join(chr(ord("a") + int(digit)) for digit in str(number))
+
+
+def event(base: dict[str, Any] = HIRE, **changes: Any) -> dict[str, Any]:
+    result = copy.deepcopy(base)
+    employee_changes = changes.pop("employee", {})
+    result.update(changes)
+    result["employee"].update(employee_changes)
+    return result
+
+
+@pytest.fixture
+def tenant() -> ScriptedTenant:
+    scripted = ScriptedTenant()
+    scripted.seed_user("E00007", "maria.manager@contoso.com", displayName="Maria Manager")
+    return scripted
+
+
+@pytest.fixture
+def make_host(tmp_path: Any, tenant: ScriptedTenant) -> Iterator[Callable[..., FunctionsHost]]:
+    hosts: list[FunctionsHost] = []
+
+    def make(**env: str) -> FunctionsHost:
+        runtime.reset()
+        host = FunctionsHost(
+            "function_app",
+            tmp_path / f"state{len(hosts)}",
+            clock=VirtualClock(start=START),
+            function_key=KEY,
+            env={**HOST_ENV, **env},
+            activity_overrides=tenant.overrides(),
+            strict=True,
+        )
+        tenant.host = host
+        hosts.append(host)
+        return host.start()
+
+    yield make
+    for host in hosts:
+        host.close()
+    runtime.reset()
+
+
+@pytest.fixture
+def host(make_host: Callable[..., FunctionsHost]) -> FunctionsHost:
+    return make_host()
+
+
+def submit(host: FunctionsHost, body: dict[str, Any]) -> dict[str, Any]:
+    response = host.request("POST", "/api/hr-events", json=body, headers={"x-functions-key": KEY})
+    assert response.status_code in (200, 202), response.text
+    return dict(response.json())
+
+
+def finish(host: FunctionsHost, instance_id: str) -> dict[str, Any]:
+    host.run_until_idle(timeout=60)
+    status = host.status(instance_id)
+    assert status is not None
+    return status
+
+
+def api_status(host: FunctionsHost, instance_id: str) -> dict[str, Any]:
+    response = host.request("GET", f"/api/hr-events/{instance_id}", headers={"x-functions-key": KEY})
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+class TestHire:
+    def test_happy_path_provisions_issues_a_pass_and_welcomes(
+        self, host: FunctionsHost, tenant: ScriptedTenant
+    ) -> None:
+        accepted = submit(host, HIRE)
+        status = finish(host, accepted["id"])
+        assert status["runtimeStatus"] == "Completed", status
+        output = status["output"]
+        assert output["outcome"] == "provisioned"
+        assert output["userPrincipalName"] == "zoe.obrien-muller@contoso.com"
+        assert output["credential"]["method"] == "tap"
+        assert "welcome" in tenant.mail_kinds()
+        assert len(tenant.credentials) == 1
+        record = tenant.uploads[0]["records"][0]
+        assert record["active"] is True and record["externalId"] == "E10042"
+        assert api_status(host, accepted["id"])["stage"] == "completed"
+
+    def test_pass_starts_at_eight_local_on_the_start_date(self, host: FunctionsHost, tenant: ScriptedTenant) -> None:
+        finish(host, submit(host, HIRE)["id"])
+        assert tenant.credentials[0]["startAt"] == "2026-01-07T07:00:00+00:00"
+
+    def test_future_hire_waits_then_runs_at_local_midnight_lead_days_before(
+        self, host: FunctionsHost, tenant: ScriptedTenant
+    ) -> None:
+        accepted = submit(host, event(eventId="wd-future", effectiveDate="2026-02-01"))
+        host.set_timers_enabled(False)
+        host.run_until_idle()
+        assert host.custom_status(accepted["id"])["stage"] == "scheduled"
+        assert tenant.uploads == []
+        host.set_timers_enabled(True)
+        finish(host, accepted["id"])
+        assert tenant.uploads[0]["at"].startswith("2026-01-24T23:00")  # 25 Jan 00:00 in Berlin
+
+    def test_name_taken_in_entra_uses_the_next_pattern(self, host: FunctionsHost, tenant: ScriptedTenant) -> None:
+        tenant.taken_in_entra.add("zoe.obrien-muller@contoso.com")
+        output = finish(host, submit(host, HIRE)["id"])["output"]
+        assert output["userPrincipalName"] == "z.obrien-muller@contoso.com"
+
+    def test_conflict_only_in_ad_retries_with_the_next_candidate(
+        self, host: FunctionsHost, tenant: ScriptedTenant
+    ) -> None:
+        tenant.taken_in_ad.add("zoe.obrien-muller@contoso.com")
+        status = finish(host, submit(host, HIRE)["id"])
+        assert status["output"]["userPrincipalName"] == "z.obrien-muller@contoso.com"
+        assert [upload["records"][0]["userName"] for upload in tenant.uploads] == [
+            "zoe.obrien-muller@contoso.com",
+            "z.obrien-muller@contoso.com",
+        ]
+        assert any("taken in Active Directory" in warning for warning in status["output"]["warnings"])
+
+    def test_conflicts_beyond_the_retry_budget_fail(
+        self, make_host: Callable[..., FunctionsHost], tenant: ScriptedTenant
+    ) -> None:
+        host = make_host(NAME_CONFLICT_RETRIES="1")
+        tenant.taken_in_ad.update({"zoe.obrien-muller@contoso.com", "z.obrien-muller@contoso.com"})
+        status = finish(host, submit(host, HIRE)["id"])
+        assert status["runtimeStatus"] == "Failed"
+        assert api_status(host, "hr-wd-hire-1")["error"]["code"] == "NameConflictsExhausted"
+
+    def test_two_concurrent_hires_with_the_same_name_get_different_names(self, host: FunctionsHost) -> None:
+        first = submit(host, HIRE)
+        second = submit(host, event(eventId="wd-hire-2", employee={"employeeId": "E10043"}))
+        names = {
+            finish(host, first["id"])["output"]["userPrincipalName"],
+            finish(host, second["id"])["output"]["userPrincipalName"],
+        }
+        assert names == {"zoe.obrien-muller@contoso.com", "z.obrien-muller@contoso.com"}
+
+    def test_duplicate_event_id_runs_once(self, host: FunctionsHost, tenant: ScriptedTenant) -> None:
+        first = submit(host, HIRE)
+        again = host.request("POST", "/api/hr-events", json=HIRE, headers={"x-functions-key": KEY})
+        assert again.status_code == 200 and again.json()["id"] == first["id"]
+        finish(host, first["id"])
+        after = host.request("POST", "/api/hr-events", json=HIRE, headers={"x-functions-key": KEY})
+        assert after.status_code == 200 and after.json()["status"] == "completed"
+        host.run_until_idle()
+        assert len(tenant.uploads) == 1
+
+    def test_missing_manager_is_a_warning_and_mail_goes_to_it(
+        self, host: FunctionsHost, tenant: ScriptedTenant
+    ) -> None:
+        status = finish(host, submit(host, event(employee={"managerEmployeeId": "E99999"}))["id"])
+        assert status["runtimeStatus"] == "Completed"
+        assert any("E99999" in warning for warning in status["output"]["warnings"])
+        assert {mail["to"] for mail in tenant.mails} == {HOST_ENV["IT_NOTIFY_ADDRESS"]}
+
+    def test_agent_offline_fails_at_the_deadline_and_alerts_it(
+        self, host: FunctionsHost, tenant: ScriptedTenant
+    ) -> None:
+        tenant.agent_online = False
+        status = finish(host, submit(host, HIRE)["id"])
+        assert status["runtimeStatus"] == "Failed"
+        error = api_status(host, "hr-wd-hire-1")["error"]
+        assert error["code"] == "SyncDeadlineNoProvisioningLog"
+        assert "it_alert" in tenant.mail_kinds()
+        assert tenant.credentials == []
+
+    def test_late_connect_sync_fails_with_its_own_code(self, host: FunctionsHost, tenant: ScriptedTenant) -> None:
+        tenant.connect_sync = False
+        finish(host, submit(host, HIRE)["id"])
+        assert api_status(host, "hr-wd-hire-1")["error"]["code"] == "SyncDeadlineEntraUserMissing"
+
+    def test_ad_error_fails_with_the_log_code(self, host: FunctionsHost, tenant: ScriptedTenant) -> None:
+        tenant.ad_errors["E10042"] = "InsufficientAccessRights"
+        finish(host, submit(host, HIRE)["id"])
+        body = api_status(host, "hr-wd-hire-1")
+        assert body["stage"] == "failed"
+        assert body["error"]["code"] == "InsufficientAccessRights"
+
+    def test_missing_graph_permission_fails_before_any_upload(
+        self, host: FunctionsHost, tenant: ScriptedTenant
+    ) -> None:
+        tenant.missing_roles = ["UserAuthenticationMethod.ReadWrite.All"]
+        finish(host, submit(host, HIRE)["id"])
+        error = api_status(host, "hr-wd-hire-1")["error"]
+        assert error["code"] == "MissingGraphPermissions"
+        assert "UserAuthenticationMethod.ReadWrite.All" in error["message"]
+        assert tenant.uploads == []
+
+    def test_fixed_wait_mode_waits_the_whole_deadline(
+        self, make_host: Callable[..., FunctionsHost], tenant: ScriptedTenant
+    ) -> None:
+        host = make_host(SYNC_WAIT_MODE="fixed")
+        status = finish(host, submit(host, HIRE)["id"])
+        assert status["runtimeStatus"] == "Completed"
+        timings = status["output"]["timings"]
+        uploaded = datetime.fromisoformat(timings["uploadedAt"])
+        synced = datetime.fromisoformat(timings["syncedAt"])
+        assert (synced - uploaded).total_seconds() >= 60 * 60
+
+    def test_failed_event_can_be_submitted_again(self, host: FunctionsHost, tenant: ScriptedTenant) -> None:
+        tenant.ad_errors["E10042"] = "InsufficientAccessRights"
+        finish(host, submit(host, HIRE)["id"])
+        del tenant.ad_errors["E10042"]
+        again = host.request("POST", "/api/hr-events", json=HIRE, headers={"x-functions-key": KEY})
+        assert again.status_code == 202
+        assert finish(host, "hr-wd-hire-1")["runtimeStatus"] == "Completed"
+
+
+class TestRescindAndOrdering:
+    def test_scheduled_hire_can_be_rescinded(self, host: FunctionsHost, tenant: ScriptedTenant) -> None:
+        accepted = submit(host, event(eventId="wd-future", effectiveDate="2026-03-01"))
+        host.set_timers_enabled(False)
+        host.run_until_idle()
+        response = host.request("DELETE", f"/api/hr-events/{accepted['id']}", headers={"x-functions-key": KEY})
+        assert response.status_code == 200 and response.json()["status"] == "cancelled"
+        host.set_timers_enabled(True)
+        status = finish(host, accepted["id"])
+        assert status["output"]["outcome"] == "cancelled"
+        assert tenant.uploads == []
+
+    def test_rescind_after_upload_is_refused(self, host: FunctionsHost) -> None:
+        accepted = submit(host, HIRE)
+        finish(host, accepted["id"])
+        response = host.request("DELETE", f"/api/hr-events/{accepted['id']}", headers={"x-functions-key": KEY})
+        assert response.status_code == 409
+        assert response.headers["content-type"].startswith("application/problem+json")
+
+    def test_unknown_id_is_404(self, host: FunctionsHost) -> None:
+        response = host.request("GET", "/api/hr-events/hr-nope", headers={"x-functions-key": KEY})
+        assert response.status_code == 404
+
+    def test_older_event_is_superseded(self, host: FunctionsHost, tenant: ScriptedTenant) -> None:
+        tenant.seed_user("E10042", "zoe.obrien-muller@contoso.com", manager="E00007")
+        newer = event(
+            eventId="wd-upd-new",
+            type="update",
+            occurredAt="2026-01-05T08:00:00Z",
+            employee={"jobTitle": "Senior Analyst"},
+        )
+        older = event(
+            eventId="wd-upd-old", type="update", occurredAt="2026-01-04T08:00:00Z", employee={"jobTitle": "Intern"}
+        )
+        for body in (newer, older):
+            body.pop("effectiveDate")
+        finish(host, submit(host, newer)["id"])
+        status = finish(host, submit(host, older)["id"])
+        assert status["output"]["outcome"] == "superseded"
+        assert api_status(host, "hr-wd-upd-old")["stage"] == "superseded"
+        assert len(tenant.uploads) == 1
+
+
+class TestMoverLeaverRehire:
+    def test_mover_with_a_new_manager_notifies_the_new_manager(
+        self, host: FunctionsHost, tenant: ScriptedTenant
+    ) -> None:
+        tenant.seed_user("E10042", "zoe.obrien-muller@contoso.com", manager="E00007")
+        tenant.seed_user("E00008", "new.boss@contoso.com", displayName="New Boss")
+        mover = event(
+            eventId="wd-move", type="update", employee={"managerEmployeeId": "E00008", "jobTitle": "Controller"}
+        )
+        mover.pop("effectiveDate")
+        status = finish(host, submit(host, mover)["id"])
+        assert status["output"]["outcome"] == "updated" and status["output"]["managerChanged"] is True
+        changed = [mail for mail in tenant.mails if mail["kind"] == "manager_changed"]
+        assert changed and changed[0]["to"] == "new.boss@contoso.com"
+        record = tenant.uploads[0]["records"][0]
+        assert record["userName"] == "zoe.obrien-muller@contoso.com" and record["active"] is True
+
+    def test_update_for_an_unknown_employee_fails(self, host: FunctionsHost) -> None:
+        mover = event(eventId="wd-move", type="update", employee={"employeeId": "E55555"})
+        mover.pop("effectiveDate")
+        finish(host, submit(host, mover)["id"])
+        assert api_status(host, "hr-wd-move")["error"]["code"] == "UnknownEmployee"
+
+    def test_termination_runs_at_six_pm_local_on_the_last_day(
+        self, host: FunctionsHost, tenant: ScriptedTenant
+    ) -> None:
+        tenant.seed_user("E10042", "zoe.obrien-muller@contoso.com", manager="E00007")
+        leaver = {
+            "eventId": "wd-leave",
+            "type": "termination",
+            "effectiveDate": "2026-01-09",
+            "employee": {"employeeId": "E10042", "timeZone": "America/New_York"},
+        }
+        status = finish(host, submit(host, leaver)["id"])
+        assert status["output"]["outcome"] == "disabled"
+        assert tenant.uploads[0]["at"].startswith("2026-01-09T23:00")  # 18:00 EST
+        record = tenant.uploads[0]["records"][0]
+        assert record["active"] is False
+        assert record["userName"] == "zoe.obrien-muller@contoso.com"  # the full record, never partial
+        assert tenant.revoked == ["obj-E10042"]
+        assert "termination" in tenant.mail_kinds()
+        assert tenant.users["E10042"]["accountEnabled"] is False
+
+    def test_mass_terminations_are_held_until_approved(
+        self, make_host: Callable[..., FunctionsHost], tenant: ScriptedTenant
+    ) -> None:
+        host = make_host(TERMINATION_BREAKER_LIMIT="1")
+        for employee_id in ("E1", "E2"):
+            tenant.seed_user(employee_id, f"{employee_id.lower()}@contoso.com")
+            submit(
+                host,
+                {
+                    "eventId": f"leave-{employee_id}",
+                    "type": "termination",
+                    "effectiveDate": "2026-01-05",
+                    "employee": {"employeeId": employee_id},
+                },
+            )
+        host.run_until_idle()
+        stages = {i: host.custom_status(f"hr-leave-{i}")["stage"] for i in ("E1", "E2")}
+        assert sorted(stages.values()) == ["completed", "held"]
+        held = next(f"hr-leave-{i}" for i, stage in stages.items() if stage == "held")
+        assert "held_for_approval" in tenant.mail_kinds()
+        approve = host.request("POST", f"/api/hr-events/{held}/approve", headers={"x-functions-key": KEY})
+        assert approve.status_code == 200
+        assert finish(host, held)["output"]["outcome"] == "disabled"
+        again = host.request("POST", f"/api/hr-events/{held}/approve", headers={"x-functions-key": KEY})
+        assert again.status_code == 409
+
+    def test_held_termination_can_be_rescinded(
+        self, make_host: Callable[..., FunctionsHost], tenant: ScriptedTenant
+    ) -> None:
+        host = make_host(TERMINATION_BREAKER_LIMIT="1")
+        for employee_id in ("E1", "E2"):
+            tenant.seed_user(employee_id, f"{employee_id.lower()}@contoso.com")
+            submit(
+                host,
+                {
+                    "eventId": f"leave-{employee_id}",
+                    "type": "termination",
+                    "effectiveDate": "2026-01-05",
+                    "employee": {"employeeId": employee_id},
+                },
+            )
+        host.run_until_idle()
+        held = next(f"hr-leave-{i}" for i in ("E1", "E2") if host.custom_status(f"hr-leave-{i}")["stage"] == "held")
+        response = host.request("DELETE", f"/api/hr-events/{held}", headers={"x-functions-key": KEY})
+        assert response.status_code == 200
+        assert finish(host, held)["output"]["outcome"] == "cancelled"
+        assert len(tenant.uploads) == 1
+
+    def test_rehire_reuses_the_disabled_account(self, host: FunctionsHost, tenant: ScriptedTenant) -> None:
+        tenant.seed_user("E10042", "zoe.obrien-muller@contoso.com", enabled=False, manager="E00007")
+        rehire = event(eventId="wd-rehire", type="rehire")
+        status = finish(host, submit(host, rehire)["id"])
+        assert status["output"]["outcome"] == "provisioned"
+        assert status["output"]["userPrincipalName"] == "zoe.obrien-muller@contoso.com"
+        assert tenant.uploads[0]["records"][0]["active"] is True
+        assert len(tenant.credentials) == 1
+
+    def test_hire_for_a_disabled_account_runs_as_a_rehire(self, host: FunctionsHost, tenant: ScriptedTenant) -> None:
+        tenant.seed_user("E10042", "zoe.obrien-muller@contoso.com", enabled=False)
+        status = finish(host, submit(host, HIRE)["id"])
+        assert status["output"]["userPrincipalName"] == "zoe.obrien-muller@contoso.com"
+        assert any("rehire" in warning for warning in status["output"]["warnings"])
+
+
+class TestBatch:
+    def test_120_hires_take_three_bulk_requests(self, host: FunctionsHost, tenant: ScriptedTenant) -> None:
+        events = [
+            event(
+                eventId=f"batch-hire-{index}",
+                employee={"employeeId": f"B{index:04d}", "givenName": letters(index), "familyName": "Tester"},
+            )
+            for index in range(120)
+        ]
+        response = host.request(
+            "POST", "/api/hr-events/batch", json={"events": events}, headers={"x-functions-key": KEY}
+        )
+        assert response.status_code == 202, response.text
+        body = response.json()
+        assert body["accepted"] == 120 and body["rejected"] == [] and body["duplicates"] == []
+        host.run_until_idle(timeout=240)
+        assert [len(upload["records"]) for upload in tenant.uploads] == [50, 50, 20]
+        summary = api_status(host, body["id"])
+        assert summary["events"] == 120 and summary["outcomes"] == {"provisioned": 120}
+
+    def test_invalid_events_are_rejected_individually(self, host: FunctionsHost) -> None:
+        good = event(eventId="b-good")
+        bad = event(eventId="b-bad", employee={"country": "Germany"})
+        response = host.request(
+            "POST", "/api/hr-events/batch", json={"events": [good, bad, good]}, headers={"x-functions-key": KEY}
+        )
+        body = response.json()
+        assert response.status_code == 202 and body["accepted"] == 1
+        assert {(r["index"], r["eventId"]) for r in body["rejected"]} == {(1, "b-bad"), (2, "b-good")}
+        assert body["rejected"][0]["errors"][0]["field"].startswith("events[")
+
+
+def test_stages_are_logged_without_personal_data(host: FunctionsHost) -> None:
+    finish(host, submit(host, HIRE)["id"])
+    log = host.log_path.read_text(encoding="utf-8")
+    for stage in (
+        "accepted",
+        "resolving",
+        "names",
+        "preflight",
+        "uploading",
+        "awaiting-provisioning",
+        "credential",
+        "notifying",
+        "completed",
+    ):
+        assert f"stage={stage}" in log, stage
+    for personal in ("Zoë", "Brien", "zoe@example.org", "zoe.obrien"):
+        assert personal not in log
