@@ -116,7 +116,7 @@ def find_free_names(
     *,
     exclude: Iterable[str] = (),
     wanted: int = 3,
-    max_checks: int = 40,
+    max_checks: int = 100,
 ) -> dict[str, Any]:
     """The first `wanted` candidates (in pattern order) that no Entra object uses and that are not excluded.
 

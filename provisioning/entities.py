@@ -26,7 +26,7 @@ bp = df.Blueprint()
 
 MAX_OPERATIONS_PER_REQUEST = 50
 BREAKER_WINDOW = timedelta(hours=1)
-GROUP_WAIT_LIMIT = timedelta(minutes=10)
+GROUP_WAIT_LIMIT = timedelta(minutes=30)
 """How long the queue holds back a batch's last partial request while the rest of the batch is still arriving."""
 
 

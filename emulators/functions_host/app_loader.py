@@ -37,6 +37,8 @@ class ActivityFunction:
     user_function: Callable[..., Any]
     trigger_param: str
     is_async: bool
+    client_param: str | None = None
+    """Name of a durableClient input binding, when the activity also takes the Durable client."""
 
 
 @dataclass
@@ -137,6 +139,7 @@ def _register(loaded: LoadedApp, function: Any) -> None:
             user_function=user_function,
             trigger_param=trigger.name,
             is_async=inspect.iscoroutinefunction(user_function),
+            client_param=next((b["name"] for b in bindings if b["type"] == "durableClient"), None),
         )
     elif trigger_type == "entityTrigger":
         loaded.entities[name.lower()] = user_function

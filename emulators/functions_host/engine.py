@@ -73,6 +73,8 @@ class Engine:
         self.runner = runner
         self.options = options
         self.overrides = dict(options.activity_overrides or {})
+        self.client_binding: Callable[[], str] | None = None
+        """Set by the host once its HTTP front end (which serves the client RPC) exists."""
         self.timers_enabled = True
         self.changed = threading.Condition()
         self._pool = ThreadPoolExecutor(
@@ -293,7 +295,9 @@ class Engine:
 
     def _run_activity(self, work: ActivityWork) -> None:
         try:
-            result = run_activity(self.app, work.name, work.input, self.overrides, self.runner)
+            result = run_activity(
+                self.app, work.name, work.input, self.overrides, self.runner, client_binding=self.client_binding
+            )
             now = self.now()
             if result.ok:
                 event = new_event(EventType.TASK_COMPLETED, now, TaskScheduledId=work.task_seq, Result=result.result)

@@ -127,6 +127,7 @@ class FunctionsHost:
         self._port = sock.getsockname()[1]
         self.base_url = f"http://127.0.0.1:{self._port}"
         front.base_url = self.base_url
+        self._engine.client_binding = front.client_binding
         config = uvicorn.Config(
             front.build(),
             log_level="warning",

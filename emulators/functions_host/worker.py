@@ -95,8 +95,13 @@ def run_activity(
     input_text: str | None,
     overrides: dict[str, Callable[[Any], Any]],
     runner: AsyncRunner,
+    client_binding: Callable[[], str] | None = None,
 ) -> ActivityResult:
-    """Run one activity as the worker does: decode the input, call, await if needed, encode the output."""
+    """Run one activity as the worker does: decode the input, call, await if needed, encode the output.
+
+    An activity may also declare a durableClient input binding (any function type can in Azure); it gets the
+    same binding JSON an HTTP starter gets.
+    """
     activity = app.activities.get(name)
     override = overrides.get(name)
     if activity is None and override is None:
@@ -112,7 +117,12 @@ def run_activity(
             value = override(decoded)
         else:
             assert activity is not None
-            value = activity.user_function(**{activity.trigger_param: decoded})
+            kwargs: dict[str, Any] = {activity.trigger_param: decoded}
+            if activity.client_param:
+                if client_binding is None:
+                    raise RuntimeError(f"activity '{name}' needs a durable client, but the host serves no client RPC")
+                kwargs[activity.client_param] = client_binding()
+            value = activity.user_function(**kwargs)
         if inspect.isawaitable(value):
             value = runner.run(_awaited(value))
         encoded = ActivityTriggerConverter.encode(value, expected_type=None).value

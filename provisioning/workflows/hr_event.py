@@ -19,6 +19,7 @@ from provisioning.workflows.progress import Progress
 from provisioning.workflows.steps import (
     QUEUE,
     Step,
+    cancel_timer,
     poll_delays,
     release_reservations,
     reserve_names,
@@ -45,6 +46,8 @@ class EventRun:
         self.warnings: list[str] = []
         self.reserved: list[str] = []
         self.enqueued = False
+        self.settled_log_ids: list[str] = []
+        """Provisioning-log entries already acted on (a conflict), so a re-upload is judged by its own entry."""
         self.timings: dict[str, str] = {"acceptedAt": context.current_utc_datetime.isoformat()}
         self.zone = schedule.zone(self.employee.get("timeZone"), self.options.default_time_zone)
 
@@ -331,6 +334,7 @@ def _upload_and_await(
         "expectUser": expect_user,
         "requireEnabled": require_enabled,
         "expectedActive": record.get("active"),
+        "ignoreLogIds": list(run.settled_log_ids),
     }
     run.progress.enter("awaiting-provisioning")
     seen_log: dict[str, Any] | None = None
@@ -349,7 +353,7 @@ def _upload_and_await(
         seen_log = poll_check.get("log") or seen_log
         settled = _settle(run, poll_check, seen_log=seen_log, deadline_passed=False)
         if settled is not None:
-            deadline.cancel()
+            cancel_timer(deadline)
             return settled
         if seen_log and seen_log.get("status") in ("success", "skipped") and run.progress.stage != "awaiting-sync":
             run.mark("provisionedAt")
@@ -365,6 +369,8 @@ def _settle(
     status = log.get("status")
     if status == "failure":
         if log.get("conflict"):
+            if log.get("id"):
+                run.settled_log_ids.append(str(log["id"]))
             return {"status": "conflict", "errorCode": log.get("errorCode"), "reason": log.get("reason")}
         raise c.WorkflowFailed(
             str(log.get("errorCode") or "ProvisioningFailed"),
@@ -454,17 +460,28 @@ def _notify(
 
 
 def _fail(run: EventRun, failure: c.WorkflowFailed) -> Step:
-    """Record the failure where IT looks (custom status, logs) and email IT before the instance fails."""
+    """Record the failure where IT looks (custom status, logs) and email IT before the instance fails.
+
+    A failing alert (e.g. the sender mailbox is misconfigured) must not hide the failure it reports, so its
+    error is only added to the custom status detail.
+    """
+    stage = run.progress.stage
     run.progress.enter("failed", detail=f"{failure.code}: {failure.message}")
-    yield run.context.call_activity(
-        c.SEND_NOTIFICATION,
-        {
-            "kind": "it_alert",
-            "instanceId": run.context.instance_id,
-            "event": _event_ids(run),
-            "extra": {"stage": run.progress.stage, "errorCode": failure.code, "reason": failure.message},
-        },
-    )
+    try:
+        yield run.context.call_activity(
+            c.SEND_NOTIFICATION,
+            {
+                "kind": "it_alert",
+                "instanceId": run.context.instance_id,
+                "event": _event_ids(run),
+                "extra": {"stage": stage, "errorCode": failure.code, "reason": failure.message},
+            },
+        )
+    except Exception as alert_failure:  # the activity failed after its retries
+        run.progress.enter(
+            "failed",
+            detail=f"{failure.code}: {failure.message} (IT alert not sent: {_first_line(str(alert_failure))[:200]})",
+        )
 
 
 def _finish(run: EventRun, outcome: str, **fields: Any) -> dict[str, Any]:

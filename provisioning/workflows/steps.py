@@ -36,10 +36,25 @@ def wait_for_events(context: Any, when: datetime | None, names: tuple[str, ...])
     winner = yield context.task_any([*waits.values(), *([timer] if timer is not None else [])])
     if timer is not None and winner is timer:
         return None, None
-    if timer is not None and not timer.is_completed:
-        timer.cancel()
+    if timer is not None:
+        cancel_timer(timer)
     name = next(name for name, task in waits.items() if task is winner)
     return name, _decoded(winner.result)
+
+
+def cancel_timer(timer: Any) -> None:
+    """Cancel a durable timer so the orchestration can complete without waiting for it.
+
+    A timer longer than the backend's maximum is a LongTimerTask that runs a chain of shorter timers; in
+    azure-functions-durable 1.x its cancel() flags only itself, not the child timer actually scheduled, so the
+    host would keep the instance open until that child fires. Cancel the children too.
+    """
+    if timer.is_completed:
+        return
+    timer.cancel()
+    for child in list(getattr(timer, "pending_tasks", ())):
+        if not child.is_completed and hasattr(child, "cancel"):
+            child.cancel()
 
 
 def _decoded(payload: Any) -> Any:

@@ -1,0 +1,140 @@
+"""The whole product on one machine: the Entra emulator, the functions host and the real app.
+
+Used by `make demo`, `make serve`, the e2e tests and the benchmarks, so all of them run the product the same way:
+production settings and hostnames, with only the proxy and CA variables pointing at the emulator.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from emulators.entra.testing import EntraEmulator
+from emulators.functions_host import FunctionsHost, ScaledClock
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SERVICE_PRINCIPAL_ID = "7d1c2b3a-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
+JOB_ID = "API2AD.0c0ffee0e17a4e5c9d1e0d2c1a5e0001.4f3e2d1c-0b0a-4998-8877-665544332211"
+
+PRODUCT_SETTINGS: dict[str, str] = {
+    "PROVISIONING_API_ENDPOINT": f"https://graph.microsoft.com/v1.0/servicePrincipals/{SERVICE_PRINCIPAL_ID}"
+    f"/synchronization/jobs/{JOB_ID}/bulkUpload",
+    "UPN_DOMAIN": "contoso.com",
+    "MAIL_SENDER": "hr-onboarding@contoso.com",
+    "IT_NOTIFY_ADDRESS": "it-operations@contoso.com",
+    "GRAPH_AUTH": "managed_identity",
+    "TASKHUB_NAME": "hrprovisioning",
+}
+"""What a platform team would set in Azure (minus secrets: the managed identity needs none)."""
+
+FUNCTION_KEY = "local-function-key"
+
+
+@dataclass
+class Stack:
+    """A running product: `entra` is the Microsoft cloud, `host` runs function_app.py."""
+
+    entra: EntraEmulator
+    host: FunctionsHost
+    settings: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def api(self) -> str:
+        return f"{self.host.base_url}/api"
+
+    def client(self) -> httpx.Client:
+        """An HTTP client as the HR system would use it (function key, JSON)."""
+        return httpx.Client(base_url=self.api, headers={"x-functions-key": self.host.function_key}, timeout=30.0)
+
+    def post_event(self, event: Mapping[str, Any]) -> httpx.Response:
+        with self.client() as client:
+            return client.post("/hr-events", json=dict(event))
+
+    def status(self, instance_id: str) -> dict[str, Any]:
+        with self.client() as client:
+            response = client.get(f"/hr-events/{instance_id}")
+            response.raise_for_status()
+            return dict(response.json())
+
+    def wait_for(self, instance_id: str, timeout: float = 60.0) -> dict[str, Any]:
+        """Wait (deadline, not sleep) until the instance ends; returns the host's status."""
+        return self.host.wait_for(instance_id, timeout=timeout)
+
+
+def product_env(entra: EntraEmulator, overrides: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The app's environment: production settings plus the emulator's proxy/CA/managed-identity variables."""
+    env = {**entra.env, **PRODUCT_SETTINGS, **(overrides or {})}
+    if env.get("GRAPH_AUTH", "managed_identity") == "managed_identity":
+        # The emulator's default app id is for the client-secret option; the managed identity is system-assigned.
+        env.pop("AZURE_CLIENT_ID", None)
+        env.pop("AZURE_CLIENT_SECRET", None)
+    return env
+
+
+@contextmanager
+def running_stack(
+    state_dir: Path,
+    *,
+    time_scale: float = 600.0,
+    clock_start: datetime | None = None,
+    settings: Mapping[str, str] | None = None,
+    entra: EntraEmulator | None = None,
+    entra_config: Mapping[str, Any] | None = None,
+    port: int = 0,
+) -> Iterator[Stack]:
+    """Start (or reuse) the Entra emulator and run function_app.py in the functions host until the block ends."""
+    from provisioning import runtime  # the product caches clients per process; rebuild them for this env
+
+    own_entra = entra is None
+    if entra is None:
+        entra = EntraEmulator(state_dir / "entra", config=dict(entra_config or {})).start()
+    elif entra_config:
+        entra.control.configure(**entra_config)
+    env = product_env(entra, settings)
+    seed_sender_mailbox(entra, env["MAIL_SENDER"])
+    runtime.reset()
+    host = FunctionsHost(
+        "function_app",
+        state_dir / "host",
+        port=port,
+        clock=ScaledClock(time_scale, start=clock_start),
+        function_key=FUNCTION_KEY,
+        env=env,
+        autorun=True,
+        app_path=REPO_ROOT,
+    )
+    try:
+        host.start()
+        yield Stack(entra=entra, host=host, settings=env)
+    finally:
+        host.close()
+        runtime.reset()
+        if own_entra:
+            entra.stop()
+
+
+def seed_sender_mailbox(entra: EntraEmulator, sender: str) -> None:
+    """The shared mailbox notifications are sent from (a cloud-only object, as in a real tenant)."""
+    users = entra.control.state()["entraUsers"]
+    if any(str(user.get("userPrincipalName", "")).lower() == sender.lower() for user in users):
+        return
+    entra.control.seed_user("entra", userPrincipalName=sender, mail=sender, displayName="HR Onboarding")
+
+
+def wait_until(predicate: Any, timeout: float, interval: float = 0.05) -> Any:
+    """Poll `predicate` until it returns something truthy, or raise TimeoutError at the deadline."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"condition not met within {timeout} s")
+        time.sleep(interval)
