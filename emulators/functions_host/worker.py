@@ -95,6 +95,7 @@ def run_activity(
     input_text: str | None,
     overrides: dict[str, Callable[[Any], Any]],
     runner: AsyncRunner,
+    *,
     client_binding: Callable[[], str] | None = None,
 ) -> ActivityResult:
     """Run one activity as the worker does: decode the input, call, await if needed, encode the output.
