@@ -138,6 +138,8 @@ def find_free_names(
         if candidate.user_principal_name.lower() in excluded:
             continue
         if identifier_in_use(graph, candidate):
+            if not free:
+                warnings.append(f"{candidate.user_principal_name} is already used in Entra; took the next candidate")
             continue
         free.append(names_dict(candidate))
         if len(free) >= wanted:

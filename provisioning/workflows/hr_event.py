@@ -521,7 +521,12 @@ def _mail_context(employee: dict[str, Any]) -> dict[str, Any]:
 
 
 def _event_ids(run: EventRun) -> dict[str, Any]:
-    return {"eventId": run.event["eventId"], "type": run.event["type"], "employeeId": run.employee_id}
+    return {
+        "eventId": run.event["eventId"],
+        "type": run.event["type"],
+        "employeeId": run.employee_id,
+        "effectiveDate": run.event.get("effectiveDate") or run.now().date().isoformat(),
+    }
 
 
 def _first_line(text: str) -> str:

@@ -1,0 +1,316 @@
+"""`make demo`: the product's main job, offline, as an HR system would drive it.
+
+Starts the Entra emulator and the functions host with the real app, seeds a small tenant, posts a hire whose
+natural name is already taken (with diacritics), a mover with a new manager and a leaver, shows each event's
+stage live, then prints what ended up in AD and Entra and which emails went out. `--serve` (`make serve`)
+keeps the stack up instead, like `func start`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console, Group
+from rich.live import Live
+from rich.panel import Panel
+from rich.table import Table
+
+from demo.stack import FUNCTION_KEY, Stack, running_stack
+
+console = Console(width=None if Console().is_terminal else 130)
+
+# 17:50 in Berlin on 1 December 2026: the leaver's last day ends in ten (scaled) minutes.
+DEMO_CLOCK_START = datetime(2026, 12, 1, 16, 50, tzinfo=UTC)
+EMULATOR_DELAYS = {"agentDelaySeconds": 1.0, "logDelaySeconds": 2.0, "syncDelaySeconds": 3.0}
+"""Real seconds; in scaled time (x120) the provisioning log arrives ~4 minutes and Connect sync ~6 minutes late."""
+
+TENANT: list[tuple[str, dict[str, Any]]] = [
+    (
+        "synced",
+        {
+            "employeeId": "E00007",
+            "userPrincipalName": "maria.schmidt@contoso.com",
+            "mail": "maria.schmidt@contoso.com",
+            "givenName": "Maria",
+            "surname": "Schmidt",
+            "displayName": "Maria Schmidt",
+            "jobTitle": "Head of Finance",
+            "department": "Finance",
+        },
+    ),
+    (
+        "synced",
+        {
+            "employeeId": "E00008",
+            "userPrincipalName": "lee.chen@contoso.com",
+            "mail": "lee.chen@contoso.com",
+            "givenName": "Lee",
+            "surname": "Chen",
+            "displayName": "Lee Chen",
+            "jobTitle": "Controller",
+            "department": "Controlling",
+        },
+    ),
+    # Someone else already carries the natural name of the new hire.
+    (
+        "synced",
+        {
+            "employeeId": "E04711",
+            "userPrincipalName": "zoe.obrien-muller@contoso.com",
+            "mail": "zoe.obrien-muller@contoso.com",
+            "givenName": "Zoe",
+            "surname": "O'Brien-Muller",
+            "displayName": "Zoe O'Brien-Muller (Sales)",
+            "department": "Sales",
+        },
+    ),
+    (
+        "synced",
+        {
+            "employeeId": "E20001",
+            "userPrincipalName": "jordan.miller@contoso.com",
+            "mail": "jordan.miller@contoso.com",
+            "givenName": "Jordan",
+            "surname": "Miller",
+            "displayName": "Jordan Miller",
+            "jobTitle": "Analyst",
+            "department": "Finance",
+            "manager": "E00007",
+        },
+    ),
+    (
+        "synced",
+        {
+            "employeeId": "E30001",
+            "userPrincipalName": "sam.taylor@contoso.com",
+            "mail": "sam.taylor@contoso.com",
+            "givenName": "Sam",
+            "surname": "Taylor",
+            "displayName": "Sam Taylor",
+            "jobTitle": "Accountant",
+            "department": "Finance",
+            "manager": "E00007",
+        },
+    ),
+]
+
+EVENTS: list[dict[str, Any]] = [
+    {
+        "eventId": "wd-2026-000123",
+        "type": "hire",
+        "effectiveDate": "2026-12-03",
+        "occurredAt": "2026-11-20T09:14:00Z",
+        "employee": {
+            "employeeId": "E10042",
+            "givenName": "Zoë",
+            "familyName": "O'Brien-Müller",
+            "preferredGivenName": "Zoe",
+            "jobTitle": "Financial Analyst",
+            "department": "Finance",
+            "division": "Corporate",
+            "costCenter": "CC-4410",
+            "companyName": "Contoso Ltd",
+            "employeeType": "Employee",
+            "managerEmployeeId": "E00007",
+            "officeLocation": "Berlin HQ",
+            "city": "Berlin",
+            "postalCode": "10115",
+            "country": "DE",
+            "usageLocation": "DE",
+            "mobilePhone": "+49 151 0000000",
+            "personalEmail": "zoe.obrien@example.org",
+            "timeZone": "Europe/Berlin",
+            "preferredLanguage": "de-DE",
+            "attributes": {"HireReason": "NewPosition"},
+        },
+    },
+    {
+        "eventId": "wd-2026-000124",
+        "type": "update",
+        "occurredAt": "2026-11-30T15:00:00Z",
+        "employee": {
+            "employeeId": "E20001",
+            "jobTitle": "Senior Analyst",
+            "department": "Controlling",
+            "managerEmployeeId": "E00008",
+            "timeZone": "Europe/Berlin",
+        },
+    },
+    {
+        "eventId": "wd-2026-000125",
+        "type": "termination",
+        "effectiveDate": "2026-12-01",
+        "occurredAt": "2026-11-15T10:00:00Z",
+        "employee": {"employeeId": "E30001", "timeZone": "Europe/Berlin"},
+    },
+]
+
+
+def seed(stack: Stack) -> None:
+    for where, user in TENANT:
+        stack.entra.control.seed_user(where, **user)
+
+
+def progress_table(rows: dict[str, dict[str, Any]]) -> Table:
+    table = Table(title="HR events", expand=True)
+    for column in ("event", "type", "employee", "stage", "user principal name", "detail"):
+        table.add_column(column)
+    for event_id, row in rows.items():
+        stage = row.get("stage", "accepted")
+        style = {"completed": "green", "failed": "red", "scheduled": "yellow"}.get(stage, "cyan")
+        table.add_row(
+            event_id,
+            row.get("type", ""),
+            row.get("employeeId", ""),
+            f"[{style}]{stage}[/]",
+            row.get("userPrincipalName", ""),
+            (row.get("detail") or "")[:60],
+        )
+    return table
+
+
+def run_demo(args: argparse.Namespace) -> int:
+    started = time.monotonic()
+    with (
+        tempfile.TemporaryDirectory(prefix="hr-demo-") as workdir,
+        running_stack(
+            Path(workdir), time_scale=args.time_scale, clock_start=DEMO_CLOCK_START, entra_config=EMULATOR_DELAYS
+        ) as stack,
+    ):
+        seed(stack)
+        console.print(
+            Panel.fit(
+                f"Entra emulator on https://127.0.0.1:{stack.entra.port} (proxy {stack.entra.proxy_port}); functions host "
+                f"on {stack.host.base_url}; clock {DEMO_CLOCK_START:%Y-%m-%d %H:%M} UTC running x{args.time_scale:g}",
+                title="HR provisioning demo",
+            )
+        )
+        instances: dict[str, str] = {}
+        for event in EVENTS:
+            response = stack.post_event(event)
+            console.print(f"POST /api/hr-events {event['type']:<11} {event['eventId']} -> {response.status_code}")
+            response.raise_for_status()
+            instances[event["eventId"]] = response.json()["id"]
+        rows: dict[str, dict[str, Any]] = {event_id: {} for event_id in instances}
+        deadline = time.monotonic() + args.timeout
+        with Live(progress_table(rows), console=console, refresh_per_second=4) as live:
+            while time.monotonic() < deadline:
+                done = 0
+                for event_id, instance_id in instances.items():
+                    rows[event_id] = stack.status(instance_id)
+                    done += rows[event_id]["runtimeStatus"] in ("Completed", "Failed", "Terminated")
+                live.update(progress_table(rows))
+                if done == len(instances):
+                    break
+                time.sleep(0.25)
+        summary(stack, rows, time.monotonic() - started)
+        failed = [event_id for event_id, row in rows.items() if row.get("stage") != "completed"]
+        if failed:
+            console.print(f"[red]Not completed: {', '.join(failed)}[/]")
+            return 1
+    return 0
+
+
+def summary(stack: Stack, rows: dict[str, dict[str, Any]], seconds: float) -> None:
+    state = stack.entra.control.state()
+    ad = Table(title="On-prem Active Directory (written by the provisioning agent)")
+    for column in ("employeeID", "sAMAccountName", "userPrincipalName", "title", "department", "enabled"):
+        ad.add_column(column)
+    for user in sorted(state["adUsers"], key=lambda u: str(u.get("employeeId"))):
+        ad.add_row(
+            str(user.get("employeeId") or ""),
+            str(user.get("onPremisesSamAccountName") or ""),
+            str(user.get("userPrincipalName")),
+            str(user.get("jobTitle") or ""),
+            str(user.get("department") or ""),
+            "yes" if user.get("accountEnabled") else "[red]no[/]",
+        )
+    entra = Table(title="Entra ID (after Entra Connect sync)")
+    for column in ("employeeId", "userPrincipalName", "manager", "synced", "enabled"):
+        entra.add_column(column)
+    for user in sorted(state["entraUsers"], key=lambda u: str(u.get("employeeId"))):
+        if not user.get("employeeId"):
+            continue
+        entra.add_row(
+            str(user["employeeId"]),
+            str(user.get("userPrincipalName")),
+            str(user.get("manager") or ""),
+            "yes" if user.get("onPremisesSyncEnabled") else "no",
+            "yes" if user.get("accountEnabled") else "[red]no[/]",
+        )
+    mails = Table(title="Emails sent (Graph sendMail)")
+    for column in ("to", "cc", "subject"):
+        mails.add_column(column)
+    for mail in state["outbox"]:
+        message = mail.get("message", mail)
+        to = ", ".join(r["emailAddress"]["address"] for r in message.get("toRecipients", []))
+        cc = ", ".join(r["emailAddress"]["address"] for r in message.get("ccRecipients", []))
+        mails.add_row(to, cc, str(message.get("subject", "")))
+    results = Table(title="Outcomes")
+    for column in ("event", "outcome", "details"):
+        results.add_column(column)
+    for event_id, row in rows.items():
+        output = row.get("output") or {}
+        details = {
+            k: output[k]
+            for k in ("userPrincipalName", "samAccountName", "managerChanged", "sessionsRevoked")
+            if k in output
+        }
+        if output.get("credential"):
+            details["firstCredential"] = output["credential"].get("method")
+        results.add_row(
+            event_id,
+            str(output.get("outcome") or row.get("stage")),
+            ", ".join(f"{k}={v}" for k, v in details.items()) or str(row.get("error") or ""),
+        )
+        for warning in output.get("warnings", []):
+            results.add_row("", "[yellow]warning[/]", warning)
+    bulk_calls = sum(1 for call in state["calls"] if call["path"].endswith("/bulkUpload"))
+    console.print(Group(results, ad, entra, mails))
+    console.print(
+        f"{bulk_calls} bulkUpload call(s), {len(state['provisioningLogs'])} provisioning log entries, "
+        f"{len(state['temporaryAccessPasses'])} Temporary Access Pass(es) issued and mailed (never shown here). "
+        f"Finished in {seconds:.1f} s."
+    )
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    workdir = Path(args.state_dir).resolve()
+    workdir.mkdir(parents=True, exist_ok=True)
+    with running_stack(workdir, time_scale=args.time_scale, entra_config=EMULATOR_DELAYS, port=args.port) as stack:
+        seed(stack)
+        console.print(f"API:            {stack.api}  (x-functions-key: {FUNCTION_KEY})")
+        console.print(f"Status:         {stack.api}/hr-events/{{id}}")
+        console.print(f"Health:         {stack.api}/health")
+        console.print(f"Entra emulator: https://127.0.0.1:{stack.entra.port}/_emulator/state")
+        console.print(f"State:          {workdir}")
+        console.print("Environment of the app:")
+        for key in ("HTTPS_PROXY", "NO_PROXY", "SSL_CERT_FILE", "IDENTITY_ENDPOINT", "PROVISIONING_API_ENDPOINT"):
+            console.print(f"  {key}={stack.settings[key]}")
+        console.print("Press Ctrl-C to stop.")
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            console.print("stopping")
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--serve", action="store_true", help="keep the stack running (make serve)")
+    parser.add_argument("--time-scale", type=float, default=120.0, help="orchestrator clock speed-up")
+    parser.add_argument("--timeout", type=float, default=240.0, help="seconds to wait for the events")
+    parser.add_argument("--port", type=int, default=7071, help="functions host port for --serve")
+    parser.add_argument("--state-dir", default=".state/serve", help="state folder for --serve")
+    args = parser.parse_args()
+    return run_serve(args) if args.serve else run_demo(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
