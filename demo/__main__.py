@@ -185,8 +185,9 @@ def run_demo(args: argparse.Namespace) -> int:
         seed(stack)
         console.print(
             Panel.fit(
-                f"Entra emulator on https://127.0.0.1:{stack.entra.port} (proxy {stack.entra.proxy_port}); functions host "
-                f"on {stack.host.base_url}; clock {DEMO_CLOCK_START:%Y-%m-%d %H:%M} UTC running x{args.time_scale:g}",
+                f"Entra emulator on https://127.0.0.1:{stack.entra.port} (proxy {stack.entra.proxy_port}); "
+                f"functions host on {stack.host.base_url}; "
+                f"clock {DEMO_CLOCK_START:%Y-%m-%d %H:%M} UTC running x{args.time_scale:g}",
                 title="HR provisioning demo",
             )
         )
