@@ -60,14 +60,15 @@ _ISO_3166_TEXT = (
 )
 ISO_3166_ALPHA2 = frozenset(_ISO_3166_TEXT.split())
 
-_EVENT_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-_EMPLOYEE_ID = re.compile(r"^[A-Za-z0-9_-]{1,16}$")
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:[Zz]|[+-]\d{2}:\d{2})$")
-_EMAIL_LOCAL = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*$")
-_DOMAIN_LABEL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
-_PHONE = re.compile(r"^\+?[0-9 ()./-]{3,40}(?: ?(?:x|ext\.?) ?[0-9]{1,8})?$")
-_ATTRIBUTE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}$")
+# `\Z`, not `$`: `$` also matches before a trailing newline, which would let "E10042\n" through.
+_EVENT_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}\Z")
+_EMPLOYEE_ID = re.compile(r"^[A-Za-z0-9_-]{1,16}\Z")
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}\Z")
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:[Zz]|[+-]\d{2}:\d{2})\Z")
+_EMAIL_LOCAL = re.compile(r"^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*\Z")
+_DOMAIN_LABEL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\Z")
+_PHONE = re.compile(r"^\+?[0-9 ()./-]{3,40}(?: ?(?:x|ext\.?) ?[0-9]{1,8})?\Z")
+_ATTRIBUTE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}\Z")
 # BCP 47 language tag (RFC 5646 "langtag" and private use), case-insensitive.
 _BCP47 = re.compile(
     r"""^(?:
@@ -78,7 +79,7 @@ _BCP47 = re.compile(
         (?:-[0-9a-wy-z](?:-[a-z0-9]{2,8})+)*         # extensions
         (?:-x(?:-[a-z0-9]{1,8})+)?                   # private use
       | x(?:-[a-z0-9]{1,8})+
-    )$""",
+    )\Z""",
     re.IGNORECASE | re.VERBOSE,
 )
 _APOSTROPHES = frozenset("'’ʼ")
@@ -117,7 +118,8 @@ def _custom(kind: str, message: str, *, path: str = "") -> PydanticCustomError:
 
 
 def _has_control(value: str) -> bool:
-    return any(unicodedata.category(char) in ("Cc", "Zl", "Zp") for char in value)
+    # A lone surrogate ("\\ud800" in JSON) is not a character and cannot be encoded as UTF-8 downstream.
+    return any(unicodedata.category(char) in ("Cc", "Cs", "Zl", "Zp") for char in value)
 
 
 def _optional_text(value: object, max_length: int) -> str | None:
@@ -489,10 +491,45 @@ def _expand(detail: ErrorDetails, prefix: tuple[int | str, ...]) -> list[FieldEr
     return [FieldError(_json_path(location), message)]
 
 
+class JsonBodyError(ValueError):
+    """JSON that parses but is ambiguous or not JSON at all under RFC 8259; the message says which."""
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            # Parsers disagree on which duplicate wins (first, last, error), so the HR system and we could
+            # read different events from one signed body. The key is a field name, never a value.
+            raise JsonBodyError(f"duplicate key {json.dumps(key[:64])} in a JSON object")
+        result[key] = value
+    return result
+
+
+def _no_constant(name: str) -> object:
+    raise JsonBodyError(f"{name} is not a JSON value")
+
+
+def loads_strict(text: str | bytes | bytearray) -> object:
+    """`json.loads` that refuses duplicate object keys and NaN/Infinity, and reports excessive nesting.
+
+    Raises JsonBodyError for those, json.JSONDecodeError (a ValueError) for syntax errors, ValueError for
+    an integer literal too long to convert, and UnicodeDecodeError for bytes that are not UTF-8.
+    """
+    if isinstance(text, bytes | bytearray):
+        text = bytes(text).decode("utf-8")  # json.loads would also guess UTF-16 and UTF-32
+    try:
+        return json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
+    except RecursionError:
+        raise JsonBodyError("the JSON is nested too deeply") from None
+
+
 def _load(data: object) -> object:
     if isinstance(data, bytes | bytearray | str):
         try:
-            return json.loads(data)
+            return loads_strict(data)
+        except JsonBodyError as error:
+            raise EventValidationError([FieldError("body", str(error))]) from None
         except (ValueError, UnicodeDecodeError):
             raise EventValidationError([FieldError("body", "must be valid UTF-8 JSON")]) from None
     return data

@@ -28,6 +28,8 @@ from provisioning.events import (
     EventValidationError,
     FieldError,
     HrEvent,
+    JsonBodyError,
+    loads_strict,
     parse_batch,
     parse_event,
     problem_details,
@@ -298,9 +300,11 @@ def _json(body: bytes) -> object:
             400, "Invalid body", "The body is not valid UTF-8.", [FieldError("body", "invalid UTF-8")]
         ) from None
     try:
-        return json.loads(text)
-    except RecursionError:
-        raise Problem(400, "Invalid body", "The JSON is nested too deeply.", [FieldError("body", "too deep")]) from None
+        return loads_strict(text)
+    except JsonBodyError as error:
+        raise Problem(
+            400, "Invalid JSON", f"The body is not plain JSON: {error}.", [FieldError("body", str(error))]
+        ) from None
     except json.JSONDecodeError as error:
         raise Problem(
             400,

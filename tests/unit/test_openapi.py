@@ -848,8 +848,8 @@ def test_rescind_and_approve_answer_as_documented(document: dict[str, Any], use_
         assert {raw_id for raw_id, status in outcomes.items() if status == 200} == expected_ok
         assert outcomes["nobody"] == 404
     assert [(instance, event) for instance, event, _ in client.raised] == [
-        ("hr-waiting", c.EVENT_RESCIND),
-        ("hr-held", c.EVENT_RESCIND),
+        ("hr-waiting", c.rescind_event("scheduled")),
+        ("hr-held", c.rescind_event("held")),
         ("hr-held", c.EVENT_APPROVE),
     ]
 
