@@ -76,10 +76,11 @@ class Stack:
 def product_env(entra: EntraEmulator, overrides: Mapping[str, str] | None = None) -> dict[str, str]:
     """The app's environment: production settings plus the emulator's proxy/CA/managed-identity variables."""
     env = {**entra.env, **PRODUCT_SETTINGS, **(overrides or {})}
-    if env.get("GRAPH_AUTH", "managed_identity") == "managed_identity":
+    # The product reads the client secret from Key Vault, never from the environment.
+    env.pop("AZURE_CLIENT_SECRET", None)
+    if env.get("GRAPH_AUTH", "managed_identity") == "managed_identity" and not (overrides or {}).get("AZURE_CLIENT_ID"):
         # The emulator's default app id is for the client-secret option; the managed identity is system-assigned.
         env.pop("AZURE_CLIENT_ID", None)
-        env.pop("AZURE_CLIENT_SECRET", None)
     return env
 
 

@@ -497,3 +497,26 @@ def test_status_of_an_unknown_event_is_404(start_stack: Callable[..., Stack]) ->
     with stack.client() as client:
         assert client.get("/hr-events/hr-does-not-exist").status_code == 404
         assert client.get("/hr-events/never-submitted").status_code == 404
+
+
+def test_client_secret_option_reads_the_secret_from_key_vault(start_stack: Callable[..., Stack]) -> None:
+    """GRAPH_AUTH=client_secret: the app registration's secret comes from Key Vault (read with the managed
+    identity), never from the environment."""
+    from emulators.entra.testing import DEFAULT_CLIENT_ID
+
+    vault_host = "kv-hr-secret.vault.azure.net"
+    stack = start_stack(
+        settings={
+            "GRAPH_AUTH": "client_secret",
+            "AZURE_CLIENT_ID": DEFAULT_CLIENT_ID,
+            "KEY_VAULT_URL": f"https://{vault_host}/",
+            "GRAPH_CLIENT_SECRET_NAME": "graph-client-secret",
+        }
+    )
+    assert "AZURE_CLIENT_SECRET" not in stack.settings
+    stack.entra.control.seed_secret(vault_host, "graph-client-secret", stack.entra.env["AZURE_CLIENT_SECRET"])
+    status = outcome(stack, submit(stack, HIRE)["id"])
+    assert status["stage"] == "completed", status
+    calls = stack.entra.control.state()["calls"]
+    assert any(call["path"].endswith("/oauth2/v2.0/token") for call in calls)
+    assert any("/secrets/graph-client-secret" in call["path"] for call in calls)
