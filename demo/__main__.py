@@ -152,8 +152,11 @@ EVENTS: list[dict[str, Any]] = [
 
 
 def seed(stack: Stack) -> None:
+    """Seed the demo tenant once (a restarted `make serve` keeps its state)."""
+    known = {user.get("employeeId") for user in stack.entra.control.state()["adUsers"]}
     for where, user in TENANT:
-        stack.entra.control.seed_user(where, **user)
+        if user["employeeId"] not in known:
+            stack.entra.control.seed_user(where, **user)
 
 
 def progress_table(rows: dict[str, dict[str, Any]]) -> Table:

@@ -18,7 +18,7 @@ import azure.durable_functions as df
 from azure.core.exceptions import ClientAuthenticationError
 
 from provisioning import directory, runtime, scim
-from provisioning.credentials import missing_roles, required_roles, token_facts
+from provisioning.credentials import SecretUnavailable, missing_roles, required_roles, token_facts
 from provisioning.graph import GraphError, GraphThrottled, SyncedUserPasswordError
 from provisioning.notifications import (
     HeldForApprovalContext,
@@ -101,7 +101,7 @@ def upload_bulk_request(request: dict[str, Any]) -> dict[str, Any]:
         accepted = rt.graph.bulk_upload(rt.settings.provisioning_api_endpoint, payloads[0])
     except GraphThrottled as throttled:
         return {"status": "throttled", "retryAfterSeconds": throttled.retry_after_seconds}
-    except ClientAuthenticationError:
+    except (ClientAuthenticationError, SecretUnavailable):
         log_event(logger, "bulk-upload", level=logging.WARNING, outcome="token-unavailable")
         return {"status": "throttled", "retryAfterSeconds": RETRYABLE_UPLOAD_SECONDS}
     except GraphError as error:
@@ -222,8 +222,11 @@ def _issue_temporary_access_pass(rt: runtime.Runtime, request: dict[str, Any]) -
         personal_email=employee.get("personalEmail"),
         preferred_language=employee.get("preferredLanguage"),
     )
-    email = rt.notifier.render_temporary_access_pass(context, tap.reveal())
-    _send(rt, email)
+    try:
+        email = rt.notifier.render_temporary_access_pass(context, tap.reveal())
+        _send(rt, email)
+    except Exception as error:  # the pass exists now: a retry would create a second one, so report instead
+        return _credential_not_delivered("Temporary Access Pass", error)
     log_event(logger, "first-credential", outcome="tap-issued", employee_id=employee["employeeId"])
     return {"method": "tap", "recipients": list(email.to), **tap.facts()}
 
@@ -257,9 +260,25 @@ def _issue_password(rt: runtime.Runtime, request: dict[str, Any]) -> dict[str, A
         personal_email=employee.get("personalEmail"),
         preferred_language=employee.get("preferredLanguage"),
     )
-    email = rt.notifier.render_temporary_access_pass(context, password)
-    _send(rt, email)
+    try:
+        email = rt.notifier.render_temporary_access_pass(context, password)
+        _send(rt, email)
+    except Exception as error:  # the password is set now: a retry would set and send another one
+        return _credential_not_delivered("initial password", error)
     return {"method": "password", "recipients": list(email.to)}
+
+
+def _credential_not_delivered(what: str, error: Exception) -> dict[str, Any]:
+    """The credential was created but its email failed. Failing the event (instead of raising into the
+    orchestrator's retries) keeps one credential per hire; IT issues a new one by hand."""
+    log_event(logger, "first-credential", level=logging.ERROR, outcome="not-delivered", error_code=type(error).__name__)
+    return {
+        "error": {
+            "code": "CredentialNotDelivered",
+            "message": f"The {what} was created but the email carrying it could not be sent "
+            f"({type(error).__name__}). Issue a new Temporary Access Pass in the Entra admin center.",
+        }
+    }
 
 
 def _generate_password() -> str:

@@ -19,6 +19,7 @@ from provisioning.workflows.progress import Progress
 from provisioning.workflows.steps import (
     QUEUE,
     Step,
+    call_retrying,
     cancel_timer,
     poll_delays,
     release_reservations,
@@ -110,7 +111,8 @@ def _run(run: EventRun) -> Step:
         )
         if admitted != "admitted":
             run.progress.enter("held", detail="mass-termination breaker: approve or rescind")
-            yield context.call_activity(
+            yield call_retrying(
+                context,
                 c.SEND_NOTIFICATION,
                 {"kind": "held_for_approval", "instanceId": context.instance_id, "event": _event_ids(run)},
             )
@@ -127,7 +129,7 @@ def _run(run: EventRun) -> Step:
 
     # 4. Resolve the person in Entra; a hire for an existing account becomes an update or a rehire.
     run.progress.enter("resolving")
-    person: dict[str, Any] | None = yield context.call_activity(c.RESOLVE_PERSON, {"employeeId": run.employee_id})
+    person: dict[str, Any] | None = yield call_retrying(context, c.RESOLVE_PERSON, {"employeeId": run.employee_id})
     action, warning = decide_action(event["type"], person, update_creates_missing=run.options.update_creates_missing)
     if warning:
         run.warnings.append(warning)
@@ -268,7 +270,7 @@ def _terminate(run: EventRun, person: dict[str, Any]) -> Step:
     yield from _upload_and_await(run, record, expect_user=False)
     revoked = False
     if run.options.revoke_sessions and person.get("id"):
-        yield run.context.call_activity(c.REVOKE_SESSIONS, {"userId": person["id"]})
+        yield call_retrying(run.context, c.REVOKE_SESSIONS, {"userId": person["id"]})
         revoked = True
     manager = yield from _resolve_manager(run, employee_id=person.get("managerEmployeeId"))
     notified = yield from _notify(run, "termination", person, manager, extra={"sessionsRevoked": revoked})
@@ -290,8 +292,8 @@ def _resolve_manager(run: EventRun, employee_id: str | None = None) -> Step:
     manager_id = employee_id or run.employee.get("managerEmployeeId")
     if not manager_id:
         return None
-    manager: dict[str, Any] | None = yield run.context.call_activity(
-        c.RESOLVE_MANAGER, {"managerEmployeeId": manager_id}
+    manager: dict[str, Any] | None = yield call_retrying(
+        run.context, c.RESOLVE_MANAGER, {"managerEmployeeId": manager_id}
     )
     if manager is None:
         run.warnings.append(f"manager {manager_id} was not found in Entra; notifications go to IT")
@@ -301,7 +303,7 @@ def _resolve_manager(run: EventRun, employee_id: str | None = None) -> Step:
 def _preflight(run: EventRun) -> Step:
     """Fail fast, before writing anything, when the Graph token lacks a permission this workflow needs."""
     run.progress.enter("preflight")
-    facts = yield run.context.call_activity(c.PREFLIGHT, {"credentialMethod": run.options.credential_method})
+    facts = yield call_retrying(run.context, c.PREFLIGHT, {"credentialMethod": run.options.credential_method})
     missing = facts.get("missingRoles") or []
     if missing:
         raise c.WorkflowFailed(
@@ -340,16 +342,16 @@ def _upload_and_await(
     seen_log: dict[str, Any] | None = None
     if options.sync_wait_mode == "fixed":
         yield deadline
-        check = yield context.call_activity(c.CHECK_PROVISIONING, check_input)
+        check = yield call_retrying(context, c.CHECK_PROVISIONING, check_input)
         return _settle(run, check, seen_log=check.get("log"), deadline_passed=True)
 
     for delay in poll_delays(options.poll_initial_seconds, options.poll_max_seconds):
         poll = context.create_timer(min(run.now() + delay, deadline_at))
         winner = yield context.task_any([poll, deadline])
         if winner is deadline:
-            check = yield context.call_activity(c.CHECK_PROVISIONING, check_input)
+            check = yield call_retrying(context, c.CHECK_PROVISIONING, check_input)
             return _settle(run, check, seen_log=seen_log or check.get("log"), deadline_passed=True)
-        poll_check: dict[str, Any] = yield context.call_activity(c.CHECK_PROVISIONING, check_input)
+        poll_check: dict[str, Any] = yield call_retrying(context, c.CHECK_PROVISIONING, check_input)
         seen_log = poll_check.get("log") or seen_log
         settled = _settle(run, poll_check, seen_log=seen_log, deadline_passed=False)
         if settled is not None:
@@ -416,7 +418,8 @@ def _first_credential(run: EventRun, user: dict[str, Any], manager: dict[str, An
             schedule.parse_local_time(run.options.tap_start_local_time),
             run.zone,
         ).isoformat()
-    issued: dict[str, Any] = yield run.context.call_activity(
+    issued: dict[str, Any] = yield call_retrying(
+        run.context,
         c.ISSUE_FIRST_CREDENTIAL,
         {
             "userId": user["id"],
@@ -427,12 +430,14 @@ def _first_credential(run: EventRun, user: dict[str, Any], manager: dict[str, An
             "instanceId": run.context.instance_id,
         },
     )
+    if issued.get("error"):
+        raise c.WorkflowFailed(str(issued["error"]["code"]), str(issued["error"]["message"]))
     run.mark("credentialAt")
     return issued
 
 
 def _details(run: EventRun, user: dict[str, Any]) -> Step:
-    details: dict[str, Any] = yield run.context.call_activity(c.GET_USER_DETAILS, {"userId": user["id"]})
+    details: dict[str, Any] = yield call_retrying(run.context, c.GET_USER_DETAILS, {"userId": user["id"]})
     return details
 
 
@@ -444,7 +449,8 @@ def _notify(
     extra: dict[str, Any] | None = None,
 ) -> Step:
     run.progress.enter("notifying")
-    sent: dict[str, Any] = yield run.context.call_activity(
+    sent: dict[str, Any] = yield call_retrying(
+        run.context,
         c.SEND_NOTIFICATION,
         {
             "kind": kind,
@@ -468,7 +474,8 @@ def _fail(run: EventRun, failure: c.WorkflowFailed) -> Step:
     stage = run.progress.stage
     run.progress.enter("failed", detail=f"{failure.code}: {failure.message}")
     try:
-        yield run.context.call_activity(
+        yield call_retrying(
+            run.context,
             c.SEND_NOTIFICATION,
             {
                 "kind": "it_alert",

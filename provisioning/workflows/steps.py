@@ -22,6 +22,20 @@ QUEUE = df.EntityId(c.BULK_UPLOAD_QUEUE, c.SINGLETON_KEY)
 UPLOAD_RESULT_TIMEOUT = timedelta(hours=36)
 """How long an event waits for its bulk upload before giving up; covers a full day of exhausted call quota."""
 
+TRANSIENT_RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=30_000, max_number_of_attempts=10)
+"""Durable retries for activities that are safe to repeat (reads, idempotent writes, notifications).
+
+Inside one attempt the Graph client and azure-identity already retry for seconds; these retries ride out what
+lasts minutes: a managed identity or token endpoint outage, Key Vault unavailable while the Graph client secret
+is read, or Graph answering 429/503 longer than the in-call budget. Ten attempts 30 s apart cover about five
+minutes before the event fails with `ActivityFailed`.
+"""
+
+
+def call_retrying(context: Any, name: str, payload: Any) -> Any:
+    """Schedule an activity that may run more than once with the same input (see TRANSIENT_RETRY)."""
+    return context.call_activity_with_retry(name, TRANSIENT_RETRY, payload)
+
 
 def wait_for_events(context: Any, when: datetime | None, names: tuple[str, ...]) -> Step:
     """Wait for the first of the external events `names`, or until `when` (a durable timer) when given.
@@ -81,7 +95,7 @@ def upload_record(context: Any, record: dict[str, Any], group: str | None) -> St
         {"instanceId": context.instance_id, "record": record, "group": group, "at": _now(context)},
     )
     if ticket and ticket.get("startUploader"):
-        yield context.call_activity(c.START_BULK_UPLOADER, {"instanceId": ticket["startUploader"]})
+        yield call_retrying(context, c.START_BULK_UPLOADER, {"instanceId": ticket["startUploader"]})
     deadline = context.current_utc_datetime + UPLOAD_RESULT_TIMEOUT
     name, result = yield from wait_for_events(context, deadline, (c.EVENT_UPLOADED,))
     if name is None:
@@ -120,7 +134,7 @@ def reserve_names(context: Any, progress: Progress, employee: dict[str, Any], tr
     Returns `(names, keys, warnings)`; the caller releases `keys` when the event ends.
     """
     while True:
-        found = yield context.call_activity(c.FIND_FREE_NAMES, {"employee": employee, "exclude": tried})
+        found = yield call_retrying(context, c.FIND_FREE_NAMES, {"employee": employee, "exclude": tried})
         warnings: list[str] = list(found.get("warnings", []))
         candidates: list[dict[str, Any]] = found["candidates"]
         if not candidates:

@@ -18,7 +18,7 @@ import azure.durable_functions as df
 from provisioning import schedule
 from provisioning.workflows import contracts as c
 from provisioning.workflows.blueprint import bp
-from provisioning.workflows.steps import QUEUE, Step
+from provisioning.workflows.steps import QUEUE, Step, call_retrying
 
 PACING_WINDOW = timedelta(seconds=5)
 
@@ -91,9 +91,13 @@ def _upload_paced(context: Any, options: c.WorkflowOptions, chunk: list[dict[str
             yield context.create_timer(wait_until)
         recent.append(context.current_utc_datetime.isoformat())
         calls += 1
-        result: dict[str, Any] = yield context.call_activity(
-            c.UPLOAD_BULK_REQUEST, {"records": [item["record"] for item in chunk]}
-        )
+        try:
+            result: dict[str, Any] = yield call_retrying(
+                context, c.UPLOAD_BULK_REQUEST, {"records": [item["record"] for item in chunk]}
+            )
+        except Exception as failure:  # retries spent: fail the waiting events now instead of after 36 hours
+            reason = str(failure).strip().splitlines()[0][:300] if str(failure).strip() else "unknown error"
+            return {"status": "rejected", "code": "BulkUploadFailed", "message": reason, "calls": calls}
         if result.get("status") != "throttled":
             return {**result, "calls": calls}
         retry_after = max(1.0, float(result.get("retryAfterSeconds") or 5))
