@@ -472,7 +472,7 @@ def _fail(run: EventRun, failure: c.WorkflowFailed) -> Step:
     error is only added to the custom status detail.
     """
     stage = run.progress.stage
-    run.progress.enter("failed", detail=f"{failure.code}: {failure.message}")
+    run.progress.enter("failed", detail=f"{failure.code}: {failure.message}", error_code=failure.code)
     try:
         yield call_retrying(
             run.context,
@@ -488,6 +488,7 @@ def _fail(run: EventRun, failure: c.WorkflowFailed) -> Step:
         run.progress.enter(
             "failed",
             detail=f"{failure.code}: {failure.message} (IT alert not sent: {_first_line(str(alert_failure))[:200]})",
+            error_code=failure.code,
         )
 
 

@@ -36,8 +36,16 @@ class Progress:
         """Record that the event runs as another type (a hire for an existing account runs as an update)."""
         self._event_type = event_type
 
-    def enter(self, stage: str, *, detail: str | None = None, user_principal_name: str | None = None) -> None:
-        """Move to `stage` and publish it as custom status."""
+    def enter(
+        self,
+        stage: str,
+        *,
+        detail: str | None = None,
+        user_principal_name: str | None = None,
+        error_code: str | None = None,
+    ) -> None:
+        """Move to `stage` and publish it as custom status; `error_code` (stage `failed`) feeds the workbook's
+        failures-by-code view."""
         self.stage = stage
         self.detail = detail
         if user_principal_name:
@@ -64,4 +72,5 @@ class Progress:
                 event_type=self._event_type,
                 stage=stage,
                 attempt=self.attempt,
+                error_code=error_code,
             )
