@@ -179,20 +179,7 @@ def _provision_new_account(run: EventRun) -> Step:
         names, run.reserved, name_warnings = yield from reserve_names(context, run.progress, run.employee, tried)
         run.warnings.extend(name_warnings)
 
-    user: dict[str, Any] = outcome["user"]
-    credential = yield from _first_credential(run, user, manager)
-    details = yield from _details(run, user)
-    notified = yield from _notify(run, "welcome", details, manager)
-    return _finish(
-        run,
-        "provisioned",
-        userPrincipalName=details.get("userPrincipalName"),
-        mail=details.get("mail"),
-        objectId=details.get("id"),
-        samAccountName=details.get("onPremisesSamAccountName") or names["samAccountName"],
-        credential=credential,
-        notified=notified + credential_recipients(credential),
-    )
+    return (yield from _welcome(run, outcome["user"], manager, names["samAccountName"]))
 
 
 # -- rehire -----------------------------------------------------------------------------------------------------
@@ -208,7 +195,11 @@ def _reactivate(run: EventRun, person: dict[str, Any]) -> Step:
     outcome = yield from _upload_and_await(run, record, expect_user=True, require_enabled=True)
     if outcome["status"] == "conflict":
         raise c.WorkflowFailed("NameConflict", str(outcome.get("reason") or "Active Directory reported a conflict."))
-    user = outcome["user"]
+    return (yield from _welcome(run, outcome["user"], manager, person.get("onPremisesSamAccountName")))
+
+
+def _welcome(run: EventRun, user: dict[str, Any], manager: dict[str, Any] | None, sam: str | None) -> Step:
+    """The end of a hire or rehire: first credential, the account's details, the welcome email, the output."""
     credential = yield from _first_credential(run, user, manager)
     details = yield from _details(run, user)
     notified = yield from _notify(run, "welcome", details, manager)
@@ -218,7 +209,7 @@ def _reactivate(run: EventRun, person: dict[str, Any]) -> Step:
         userPrincipalName=details.get("userPrincipalName"),
         mail=details.get("mail"),
         objectId=details.get("id"),
-        samAccountName=details.get("onPremisesSamAccountName"),
+        samAccountName=details.get("onPremisesSamAccountName") or sam,
         credential=credential,
         notified=notified + credential_recipients(credential),
     )
