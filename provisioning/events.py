@@ -82,6 +82,7 @@ _BCP47 = re.compile(
     )\Z""",
     re.IGNORECASE | re.VERBOSE,
 )
+_PLAIN_KEY = re.compile(r'^[^.\[\]"]+\Z')
 _APOSTROPHES = frozenset("'’ʼ")
 # RFC 6761 special-use names: no mailbox there can receive mail (email-validator rejects them too).
 SPECIAL_USE_TLDS = frozenset({"arpa", "invalid", "local", "localhost", "onion", "test"})
@@ -113,7 +114,7 @@ class BatchTooLargeError(EventValidationError):
 
 
 def _custom(kind: str, message: str, *, path: str = "") -> PydanticCustomError:
-    """A validation error; `path` (dot-separated, relative to where it is raised) points at the field."""
+    """A validation error; `path` (one key, relative to where it is raised) points at the field."""
     return PydanticCustomError(kind, message, {"path": path} if path else None)
 
 
@@ -447,10 +448,14 @@ class ParsedBatch:
 
 
 def _json_path(location: tuple[int | str, ...]) -> str:
+    """`employee.givenName`, `events[3].eventId`; a key that would make the path ambiguous (an unknown field
+    such as "a.b", "x[0]" or "") is written `["a.b"]`, so every path names exactly one place in the body."""
     path = ""
     for part in location:
         if isinstance(part, int):
             path += f"[{part}]"
+        elif not _PLAIN_KEY.match(part):
+            path += f"[{json.dumps(part)}]"
         else:
             path += f".{part}" if path else part
     return path or "body"
@@ -487,7 +492,7 @@ def _expand(detail: ErrorDetails, prefix: tuple[int | str, ...]) -> list[FieldEr
             for name in str(context["fields"]).split(",")
         ]
     if context.get("path"):
-        location += tuple(str(context["path"]).split("."))
+        location += (str(context["path"]),)
     return [FieldError(_json_path(location), message)]
 
 
