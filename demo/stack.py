@@ -207,6 +207,9 @@ def start_host_subprocess(
     env = product_env(entra, settings)
     seed_sender_mailbox(entra, env["MAIL_SENDER"])
     child_env = {**os.environ, **env}
+    for key in ("AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET"):  # product_env dropped them for the managed identity
+        if key not in env:
+            child_env.pop(key, None)
     child_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))
     command = [
         sys.executable,
