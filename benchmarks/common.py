@@ -1,0 +1,41 @@
+"""What the stack benchmarks share: the simulated date, the manager every hire reports to, and output rows."""
+
+from __future__ import annotations
+
+import warnings
+from datetime import UTC, datetime
+from typing import Any
+
+Rows = list[tuple[str, str]]
+"""A benchmark's figures as (label, value) pairs: printed as a table, or as Markdown by `python -m benchmarks`."""
+
+CLOCK_START = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+START_DATE = "2026-12-01"
+"""Inside PROVISION_LEAD_DAYS (7) of CLOCK_START, so every hire is provisioned at once instead of scheduled."""
+
+MANAGER: dict[str, Any] = {
+    "employeeId": "M00001",
+    "userPrincipalName": "grace.hopper@contoso.com",
+    "mail": "grace.hopper@contoso.com",
+    "givenName": "Grace",
+    "surname": "Hopper",
+    "displayName": "Grace Hopper",
+}
+"""An existing, synced manager: hires resolve her and her mailbox receives their Temporary Access Passes."""
+
+
+def quiet_deferred_event_warning() -> None:
+    """Hide the SDK's "Potential duplicate Task completion" UserWarning from benchmark output.
+
+    azure-functions-durable warns when an external event (here the bulk uploader's `bulk-upload-result`) is in
+    the history before the orchestrator has created its waiter; it then defers the event and hands it to the
+    waiter when created, so the run is correct. With hundreds of hires the warning would bury the figures.
+    """
+    warnings.filterwarnings("ignore", message="Potential duplicate Task completion", category=UserWarning)
+
+
+def print_rows(title: str, rows: Rows) -> None:
+    width = max((len(label) for label, _ in rows), default=0) + 2
+    print(title)
+    for label, value in rows:
+        print(f"  {label:<{width}}{value}")
