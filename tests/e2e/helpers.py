@@ -6,6 +6,8 @@ durable state, logs or an HTTP response (product.md §4, §7), written once so e
 
 from __future__ import annotations
 
+import html
+import json
 import re
 import sqlite3
 from collections.abc import Iterable
@@ -59,3 +61,8 @@ def _state_dir_text(state_dir: Path) -> dict[str, str]:
         with sqlite3.connect(database) as connection:
             texts[f"{database.name} (SQL dump)"] = "\n".join(connection.iterdump())
     return texts
+
+
+def carries(text: str, secret: str) -> bool:
+    """Whether a mail (as JSON text) holds the pass: HTML bodies escape it (a pass may contain '&')."""
+    return secret in text or json.dumps(html.escape(secret, quote=False))[1:-1] in text

@@ -9,7 +9,6 @@ Pass must reach its recipient in exactly one email (a pass is never mailed twice
 
 from __future__ import annotations
 
-import html
 import json
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -24,6 +23,7 @@ import pytest
 
 from demo.stack import HostSubprocess, start_host_subprocess, wait_until
 from emulators.entra.testing import EntraEmulator
+from tests.e2e.helpers import carries
 from tests.e2e.test_product import MANAGER
 
 pytestmark = pytest.mark.e2e
@@ -298,8 +298,3 @@ def assert_nothing_lost_or_doubled(state: dict[str, Any], statuses: dict[str, di
         assert current, f"{employee_id} has no Temporary Access Pass"
         carrying = [mail for mail in mails if carries(mail, current)]
         assert len(carrying) == 1, f"the pass of {employee_id} is in {len(carrying)} emails"
-
-
-def carries(text: str, secret: str) -> bool:
-    """Whether a mail (as JSON) holds the pass: HTML bodies escape it (a pass may contain '&')."""
-    return secret in text or json.dumps(html.escape(secret, quote=False))[1:-1] in text

@@ -26,7 +26,7 @@ from emulators.functions_host.history import EventType
 from provisioning.signing import sign
 from provisioning.workflows import contracts
 from tests.e2e import test_product
-from tests.e2e.helpers import secret_leaks
+from tests.e2e.helpers import carries, secret_leaks
 from tests.e2e.test_product import HIRE, MANAGER, event
 
 pytestmark = pytest.mark.e2e
@@ -153,7 +153,7 @@ def test_graph_throttling_and_503s_are_ridden_out_by_every_workflow(
     passes = [tap["temporaryAccessPass"] for tap in state["temporaryAccessPasses"]]
     assert len(passes) == 3
     outbox = [json.dumps(mail) for mail in state["outbox"]]
-    assert all(len([mail for mail in outbox if secret in mail]) == 1 for secret in passes)
+    assert all(len([mail for mail in outbox if carries(mail, secret)]) == 1 for secret in passes)
     assert it_alerts(stack) == []
     assert secret_leaks(stack, [passes[0]]) == ["a Temporary Access Pass in responses"], "the scan must see a pass"
     api.assert_no_secret_leaked()
