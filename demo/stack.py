@@ -7,10 +7,6 @@ production settings and hostnames, with only the proxy and CA variables pointing
 from __future__ import annotations
 
 import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -23,6 +19,7 @@ import httpx
 
 from emulators.entra.testing import EntraEmulator
 from emulators.functions_host import FunctionsHost, ScaledClock
+from emulators.functions_host.process import HostProcess, start_host_process
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SERVICE_PRINCIPAL_ID = "7d1c2b3a-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
@@ -146,45 +143,8 @@ def wait_until(predicate: Any, timeout: float, interval: float = 0.05) -> Any:
         time.sleep(interval)
 
 
-@dataclass
-class HostSubprocess:
-    """The functions host as a real `python -m emulators.functions_host` process, so tests can kill -9 it.
-
-    An in-process host cannot crash the way a worker does in Azure; a subprocess can, leaving its SQLite task hub
-    exactly as a power cut would.
-    """
-
-    process: subprocess.Popen[bytes]
-    base_url: str
-    function_key: str
-    state_dir: Path
-    log_file: Path
-
-    @property
-    def api(self) -> str:
-        return f"{self.base_url}/api"
-
-    def client(self, timeout: float = 30.0) -> httpx.Client:
-        """An HTTP client as the HR system would use it (function key, JSON, no proxy: loopback only)."""
-        return httpx.Client(
-            base_url=self.api, headers={"x-functions-key": self.function_key}, timeout=timeout, trust_env=False
-        )
-
-    def kill(self) -> None:
-        """kill -9: no shutdown hooks, no flush, as a crashed worker would have."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGKILL)
-        self.process.wait(timeout=30)
-
-    def stop(self) -> int:
-        """SIGTERM (graceful), falling back to kill -9 when the host does not exit in time."""
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        return int(self.process.returncode)
+HostSubprocess = HostProcess
+"""The functions host as a real process, so tests can kill -9 it (see emulators.functions_host.process)."""
 
 
 def start_host_subprocess(
@@ -196,60 +156,23 @@ def start_host_subprocess(
     port: int = 0,
     function_key: str = FUNCTION_KEY,
     ready_timeout: float = 60.0,
-) -> HostSubprocess:
+) -> HostProcess:
     """Run function_app.py in `python -m emulators.functions_host` from the repo root with the product env.
 
-    Returns once the host answers on its admin status route; raises (with the host's output) when it exits early
-    or misses `ready_timeout`. Restarting on the same `state_dir` resumes every instance the last process left.
+    Restarting on the same `state_dir` resumes every instance the last process left.
     """
-    port = port or _free_loopback_port()
-    state_dir.mkdir(parents=True, exist_ok=True)
     env = product_env(entra, settings)
     seed_sender_mailbox(entra, env["MAIL_SENDER"])
     child_env = {**os.environ, **env}
     for key in ("AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET"):  # product_env dropped them for the managed identity
         if key not in env:
             child_env.pop(key, None)
-    child_env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))
-    command = [
-        sys.executable,
-        "-m",
-        "emulators.functions_host",
-        "--app",
-        "function_app",
-        "--port",
-        str(port),
-        "--state-dir",
-        str(state_dir),
-        "--time-scale",
-        str(time_scale),
-        "--function-key",
-        function_key,
-    ]
-    log_file = state_dir / f"host-{port}-{time.time_ns()}.out"
-    with log_file.open("wb") as output:
-        process = subprocess.Popen(command, cwd=REPO_ROOT, env=child_env, stdout=output, stderr=subprocess.STDOUT)
-    host = HostSubprocess(process, f"http://127.0.0.1:{port}", function_key, state_dir, log_file)
-
-    def ready() -> bool:
-        if process.poll() is not None:
-            raise RuntimeError(f"the functions host exited early:\n{log_file.read_text(errors='replace')[-4000:]}")
-        try:
-            return httpx.get(f"{host.base_url}/admin/host/status", timeout=1, trust_env=False).status_code == 200
-        except httpx.TransportError:
-            return False
-
-    try:
-        wait_until(ready, ready_timeout)
-    except TimeoutError:
-        host.kill()
-        raise TimeoutError(
-            f"the functions host was not ready after {ready_timeout} s:\n{log_file.read_text(errors='replace')[-4000:]}"
-        ) from None
-    return host
-
-
-def _free_loopback_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return start_host_process(
+        state_dir,
+        app_dir=REPO_ROOT,
+        time_scale=time_scale,
+        function_key=function_key,
+        env=child_env,
+        port=port,
+        ready_timeout=ready_timeout,
+    )
