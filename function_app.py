@@ -7,8 +7,8 @@ are validated lazily, on the first request or activity, and reported by /api/hea
 import azure.durable_functions as df
 import azure.functions as func
 
-from provisioning import activities, entities, http_api, workflows
+from provisioning import activities, entities, http_api, replay, retention, safeguards, workflows
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
-for blueprint in (http_api.bp, workflows.bp, activities.bp, entities.bp):
+for blueprint in (http_api.bp, workflows.bp, activities.bp, entities.bp, safeguards.bp, replay.bp, retention.bp):
     app.register_functions(blueprint)

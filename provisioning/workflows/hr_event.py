@@ -13,8 +13,10 @@ import azure.durable_functions as df
 
 from provisioning import schedule
 from provisioning.workflows import contracts as c
+from provisioning.workflows import holds
 from provisioning.workflows.blueprint import bp
-from provisioning.workflows.plan import decide_action, effective_instant, scim_record
+from provisioning.workflows.names import mark_taken, release_reservations, reserve_names
+from provisioning.workflows.plan import decide_action, effective_instant, record_spec
 from provisioning.workflows.progress import Progress
 from provisioning.workflows.steps import (
     QUEUE,
@@ -22,14 +24,11 @@ from provisioning.workflows.steps import (
     call_retrying,
     cancel_timer,
     poll_delays,
-    release_reservations,
-    reserve_names,
     upload_record,
     wait_for_events,
 )
 
 WATERMARK = c.EMPLOYEE_WATERMARK
-BREAKER = df.EntityId(c.TERMINATION_BREAKER, c.SINGLETON_KEY)
 
 
 class EventRun:
@@ -41,12 +40,21 @@ class EventRun:
         self.event: dict[str, Any] = payload["event"]
         self.options = c.WorkflowOptions.from_dict(payload.get("options"))
         self.group: str | None = payload.get("group")
+        self.batch: str | None = payload.get("batch") or self.group
+        self.input_event: dict[str, Any] = payload["event"]
+        """The event as submitted; the upload reads it from the instance input instead of copying it."""
         self.employee: dict[str, Any] = self.event["employee"]
         self.employee_id: str = self.employee["employeeId"]
         self.progress = Progress(context, self.event)
         self.warnings: list[str] = []
         self.reserved: list[str] = []
+        self.names_used = False
         self.enqueued = False
+        self.approved: set[str] = set()
+        """Holds IT approved in this run (`breaker`, `rehire`): an approved kind is not held again."""
+        self.holds = 0
+        self.held_reasons: list[str] = []
+        self.rehire_facts: dict[str, Any] = {}
         self.settled_log_ids: list[str] = []
         """Provisioning-log entries already acted on (a conflict), so a re-upload is judged by its own entry."""
         self.timings: dict[str, str] = {"acceptedAt": context.current_utc_datetime.isoformat()}
@@ -57,6 +65,20 @@ class EventRun:
 
     def mark(self, name: str) -> None:
         self.timings[name] = self.now().isoformat()
+
+    def event_ids(self) -> dict[str, Any]:
+        """The event's identifiers for notifications: never a name, address or phone number."""
+        return {
+            "eventId": self.event["eventId"],
+            "type": self.event["type"],
+            "employeeId": self.employee_id,
+            "effectiveDate": self.event.get("effectiveDate") or self.now().date().isoformat(),
+        }
+
+    def spec(self, names: dict[str, Any] | None, person: dict[str, Any] | None, *, active: bool) -> dict[str, Any]:
+        """What the upload needs to build this event's record (see plan.record_spec)."""
+        changed = self.event if self.event != self.input_event else None
+        return record_spec(names=names, person=person, active=active, zone=self.zone, event=changed)
 
 
 @bp.orchestration_trigger(context_name="context", orchestration=c.HR_EVENT)
@@ -81,14 +103,22 @@ def hr_event(context: df.DurableOrchestrationContext) -> Step:
 
 
 def _let_go(run: EventRun) -> None:
-    """Release this event's name reservations and, if it never queued a record, its place in a batch."""
-    release_reservations(run.context, run.reserved)
+    """Release this event's name reservations (or keep them as taken once provisioned) and, if it never queued a
+    record, its place in a batch."""
+    if run.names_used:
+        mark_taken(run.context, run.reserved, "provisioned")
+    else:
+        release_reservations(run.context, run.reserved)
     if run.group and not run.enqueued:
         run.context.signal_entity(QUEUE, "leave", {"group": run.group})
 
 
 def _run(run: EventRun) -> Step:
     context, event = run.context, run.event
+
+    # 0. Safeguard on arrival: terminations and rehires count against the mass-change breaker when accepted.
+    if event["type"] in holds.COUNTED_AT_SUBMISSION and not (yield from holds.admit_change(run, "submission")):
+        return _finish(run, "cancelled")
 
     # 1. Schedule: wait, rescindably, for the moment the event takes effect.
     when = effective_instant(event, run.options, run.zone)
@@ -98,28 +128,9 @@ def _run(run: EventRun) -> Step:
         if name is not None:
             return _finish(run, "cancelled")
 
-    # 2. Mass-termination breaker: a burst of leavers waits for a human.
-    if event["type"] == "termination":
-        admitted = yield context.call_entity(
-            BREAKER,
-            "admit",
-            {
-                "instanceId": context.instance_id,
-                "at": run.now().isoformat(),
-                "limit": run.options.termination_breaker_limit,
-            },
-        )
-        if admitted != "admitted":
-            run.progress.enter("held", detail="mass-termination breaker: approve or rescind")
-            yield call_retrying(
-                context,
-                c.SEND_NOTIFICATION,
-                {"kind": "held_for_approval", "instanceId": context.instance_id, "event": _event_ids(run)},
-            )
-            name, _ = yield from wait_for_events(context, None, (c.EVENT_APPROVE, c.rescind_event("held")))
-            context.signal_entity(BREAKER, "release", context.instance_id)
-            if name != c.EVENT_APPROVE:
-                return _finish(run, "cancelled")
+    # 2. Mass-change breaker, counted again when the change runs: a burst of leavers waits for a human.
+    if event["type"] == "termination" and not (yield from holds.admit_change(run, "execution")):
+        return _finish(run, "cancelled")
 
     # 3. Ordering: an event older than one already applied for this employee must not overwrite it.
     watermark = df.EntityId(WATERMARK, run.employee_id)
@@ -139,14 +150,27 @@ def _run(run: EventRun) -> Step:
     if action in ("hire", "rehire-new"):
         result = yield from _provision_new_account(run)
     elif action == "rehire":
+        if not (yield from holds.rehire_checks(run, person or {})):
+            return _finish(run, "cancelled")
         result = yield from _reactivate(run, person or {})
     elif action == "update":
         result = yield from _update(run, person or {})
     else:
         result = yield from _terminate(run, person or {})
 
+    _record_lifecycle(run, action)
     yield context.call_entity(watermark, "apply", {"occurredAt": event.get("occurredAt"), "eventId": event["eventId"]})
     return result
+
+
+def _record_lifecycle(run: EventRun, action: str) -> None:
+    """Remember when this app disabled the account (a later rehire is held when that is long ago or unknown)."""
+    lifecycle = df.EntityId(c.ACCOUNT_LIFECYCLE, run.employee_id)
+    if action == "termination":
+        payload = {"at": run.now().isoformat(), "eventId": run.event["eventId"]}
+        run.context.signal_entity(lifecycle, "disabled", payload)
+    elif action in ("rehire", "rehire-new"):
+        run.context.signal_entity(lifecycle, "enabled", {"at": run.now().isoformat()})
 
 
 # -- hire --------------------------------------------------------------------------------------------------------
@@ -162,8 +186,7 @@ def _provision_new_account(run: EventRun) -> Step:
     yield from _preflight(run)
 
     while True:
-        record = scim_record(run.event, run.options, names=names, existing=None, active=True, zone=run.zone)
-        outcome = yield from _upload_and_await(run, record, expect_user=True)
+        outcome = yield from _upload_and_await(run, run.spec(names, None, active=True), expect_user=True)
         if outcome["status"] != "conflict":
             break
         if run.progress.attempt > run.options.name_conflict_retries:
@@ -174,35 +197,88 @@ def _provision_new_account(run: EventRun) -> Step:
             )
         run.warnings.append(f"{names['userPrincipalName']} is taken in Active Directory; trying the next name")
         tried.append(names["userPrincipalName"])
-        release_reservations(context, run.reserved)
+        mark_taken(context, run.reserved, "ad")
+        run.reserved = []
         run.progress.attempt += 1
         names, run.reserved, name_warnings = yield from reserve_names(context, run.progress, run.employee, tried)
         run.warnings.extend(name_warnings)
 
-    return (yield from _welcome(run, outcome["user"], manager, names["samAccountName"]))
+    run.names_used = True
+    # The provisioning service creates an account it does not find by employeeId; an "update" means the record
+    # matched an account that already existed in AD (invisible to Graph until synced): not a new account, so its
+    # first credential goes to IT, never to an address or manager taken from the event.
+    matched_existing = (outcome.get("log") or {}).get("action") not in (None, "create")
+    if matched_existing:
+        run.warnings.append(
+            "the record matched an account that already existed in Active Directory; its first credential went to IT"
+        )
+    recipients = "it" if matched_existing else "new"
+    tell_it = run.event["type"] == "rehire" or matched_existing
+    return (
+        yield from _welcome(
+            run, outcome["user"], manager, names["samAccountName"], recipients=recipients, tell_it=tell_it
+        )
+    )
 
 
 # -- rehire -----------------------------------------------------------------------------------------------------
 
 
 def _reactivate(run: EventRun, person: dict[str, Any]) -> Step:
-    """Rehire of a disabled account: keep its UPN and mail, enable it with the new record."""
-    manager = yield from _resolve_manager(run)
+    """Rehire of a disabled account: keep its UPN and mail, enable it with the new record.
+
+    The pass and the welcome go to the manager recorded on the account in Entra before this event changed
+    anything (IT when there is none): a manager or address named by the event is never trusted with a credential
+    for an account that already exists.
+    """
+    manager = yield from _recorded_manager(run, person)
     yield from _preflight(run)
     run.progress.enter("uploading", user_principal_name=person.get("userPrincipalName"))
     names = _existing_names(person)
-    record = scim_record(run.event, run.options, names=names, existing=person, active=True, zone=run.zone)
-    outcome = yield from _upload_and_await(run, record, expect_user=True, require_enabled=True)
+    spec = run.spec(names, person, active=True)
+    outcome = yield from _upload_and_await(run, spec, expect_user=True, require_enabled=True)
     if outcome["status"] == "conflict":
         raise c.WorkflowFailed("NameConflict", str(outcome.get("reason") or "Active Directory reported a conflict."))
-    return (yield from _welcome(run, outcome["user"], manager, person.get("onPremisesSamAccountName")))
+    sam = person.get("onPremisesSamAccountName")
+    return (yield from _welcome(run, outcome["user"], manager, sam, recipients="existing", tell_it=True))
 
 
-def _welcome(run: EventRun, user: dict[str, Any], manager: dict[str, Any] | None, sam: str | None) -> Step:
-    """The end of a hire or rehire: first credential, the account's details, the welcome email, the output."""
-    credential = yield from _first_credential(run, user, manager)
+def _recorded_manager(run: EventRun, person: dict[str, Any]) -> Step:
+    """The enabled manager Entra had on record for the account before this event, or None (then IT)."""
+    manager_id = person.get("managerEmployeeId")
+    if not manager_id or manager_id == run.employee_id:
+        run.warnings.append("the account has no manager on record in Entra; its first credential goes to IT")
+        return None
+    manager: dict[str, Any] | None = yield call_retrying(
+        run.context, c.RESOLVE_MANAGER, {"managerEmployeeId": manager_id}
+    )
+    if not manager or manager.get("accountEnabled") is False:
+        run.warnings.append(f"manager {manager_id} on record is not an enabled account; the credential goes to IT")
+        return None
+    return manager
+
+
+def _welcome(
+    run: EventRun,
+    user: dict[str, Any],
+    manager: dict[str, Any] | None,
+    sam: str | None,
+    *,
+    recipients: str,
+    tell_it: bool = False,
+) -> Step:
+    """The end of a hire or rehire: first credential, the account's details, the welcome email, the output.
+
+    `recipients` says who may receive the first credential: `new` (an account this event created: the
+    CREDENTIAL_RECIPIENT choice, including the personal address), `existing` (only the manager on record) or
+    `it`. `tell_it` sends IT the rehire notice (every rehire is visible to IT).
+    """
+    credential = yield from _first_credential(run, user, manager, recipients)
     details = yield from _details(run, user)
     notified = yield from _notify(run, "welcome", details, manager)
+    if tell_it:
+        yield from holds.tell_it_about_rehire(run, details, credential)
+        notified.append("it")
     return _finish(
         run,
         "provisioned",
@@ -225,15 +301,8 @@ def _update(run: EventRun, person: dict[str, Any]) -> Step:
     manager = (yield from _resolve_manager(run)) if manager_changed else None
     yield from _preflight(run)
     run.progress.enter("uploading", user_principal_name=person.get("userPrincipalName"))
-    record = scim_record(
-        run.event,
-        run.options,
-        names=_existing_names(person),
-        existing=person,
-        active=bool(person.get("accountEnabled", True)),
-        zone=run.zone,
-    )
-    yield from _upload_and_await(run, record, expect_user=False)
+    spec = run.spec(_existing_names(person), person, active=bool(person.get("accountEnabled", True)))
+    yield from _upload_and_await(run, spec, expect_user=False)
     notified: list[str] = []
     if manager_changed:
         notified = yield from _notify(run, "manager_changed", person, manager)
@@ -255,10 +324,7 @@ def _terminate(run: EventRun, person: dict[str, Any]) -> Step:
     """Leaver: disable with the full record (never delete), revoke sessions, tell the manager and IT."""
     yield from _preflight(run)
     run.progress.enter("uploading", user_principal_name=person.get("userPrincipalName"))
-    record = scim_record(
-        run.event, run.options, names=_existing_names(person), existing=person, active=False, zone=run.zone
-    )
-    yield from _upload_and_await(run, record, expect_user=False)
+    yield from _upload_and_await(run, run.spec(_existing_names(person), person, active=False), expect_user=False)
     revoked = False
     if run.options.revoke_sessions and person.get("id"):
         yield call_retrying(run.context, c.REVOKE_SESSIONS, {"userId": person["id"]})
@@ -304,9 +370,7 @@ def _preflight(run: EventRun) -> Step:
     return facts
 
 
-def _upload_and_await(
-    run: EventRun, record: dict[str, Any], *, expect_user: bool, require_enabled: bool = False
-) -> Step:
+def _upload_and_await(run: EventRun, spec: dict[str, Any], *, expect_user: bool, require_enabled: bool = False) -> Step:
     """Upload, then watch the provisioning logs (and, for accounts that must sign in, Entra) until settled.
 
     The provisioning outcome and the Entra Connect sync race one durable deadline timer started at the upload
@@ -316,7 +380,7 @@ def _upload_and_await(
     context, options = run.context, run.options
     run.progress.enter("uploading")
     run.enqueued = True
-    upload = yield from upload_record(context, record, run.group)
+    upload = yield from upload_record(context, spec, run.group)
     run.mark("uploadedAt")
     submitted_at: str = upload["submittedAt"]
     deadline_at = run.now() + timedelta(minutes=options.sync_timeout_minutes)
@@ -326,7 +390,7 @@ def _upload_and_await(
         "submittedAt": submitted_at,
         "expectUser": expect_user,
         "requireEnabled": require_enabled,
-        "expectedActive": record.get("active"),
+        "expectedActive": spec.get("active"),
         "ignoreLogIds": list(run.settled_log_ids),
     }
     run.progress.enter("awaiting-provisioning")
@@ -396,8 +460,12 @@ def _settle(
     )
 
 
-def _first_credential(run: EventRun, user: dict[str, Any], manager: dict[str, Any] | None) -> Step:
-    """Issue the first sign-in credential; the pass is created and emailed inside one activity, never returned."""
+def _first_credential(run: EventRun, user: dict[str, Any], manager: dict[str, Any] | None, recipients: str) -> Step:
+    """Issue the first sign-in credential; the pass is created and emailed inside one activity, never returned.
+
+    The activity refuses accounts that hold or can activate a role or are in a protected group (defence in depth:
+    the check runs again right before the pass is created) and reports recipients as roles, not addresses.
+    """
     if run.options.credential_method == "none":
         return {"method": "none", "recipients": []}
     run.progress.enter("credential")
@@ -419,6 +487,7 @@ def _first_credential(run: EventRun, user: dict[str, Any], manager: dict[str, An
             "startAt": tap_start,
             "manager": manager,
             "instanceId": run.context.instance_id,
+            "recipients": recipients,
         },
     )
     if issued.get("error"):
@@ -446,7 +515,7 @@ def _notify(
         {
             "kind": kind,
             "instanceId": run.context.instance_id,
-            "event": _event_ids(run),
+            "event": run.event_ids(),
             "employee": _mail_context(run.employee),
             "user": {key: user.get(key) for key in ("id", "userPrincipalName", "mail", "displayName")},
             "manager": manager,
@@ -471,7 +540,7 @@ def _fail(run: EventRun, failure: c.WorkflowFailed) -> Step:
             {
                 "kind": "it_alert",
                 "instanceId": run.context.instance_id,
-                "event": _event_ids(run),
+                "event": run.event_ids(),
                 "extra": {"stage": stage, "errorCode": failure.code, "reason": failure.message},
             },
         )
@@ -494,6 +563,7 @@ def _finish(run: EventRun, outcome: str, **fields: Any) -> dict[str, Any]:
 
 
 def credential_recipients(credential: dict[str, Any]) -> list[str]:
+    """Who received the first credential, as roles (`manager`, `personal`, `it`), never addresses."""
     return [f"{recipient} (first sign-in pass)" for recipient in credential.get("recipients", [])]
 
 
@@ -508,24 +578,10 @@ def _existing_names(person: dict[str, Any]) -> dict[str, Any]:
 
 
 def _mail_context(employee: dict[str, Any]) -> dict[str, Any]:
-    keys = (
-        "employeeId",
-        "givenName",
-        "familyName",
-        "preferredGivenName",
-        "personalEmail",
-        "preferredLanguage",
-    )
-    return {key: employee.get(key) for key in (*keys, "timeZone") if employee.get(key) is not None}
-
-
-def _event_ids(run: EventRun) -> dict[str, Any]:
-    return {
-        "eventId": run.event["eventId"],
-        "type": run.event["type"],
-        "employeeId": run.employee_id,
-        "effectiveDate": run.event.get("effectiveDate") or run.now().date().isoformat(),
-    }
+    """What a mail needs to address the person. The personal address stays in the event's input: the credential
+    activity reads it there when (and only when) it sends a new account's pass to it."""
+    keys = ("employeeId", "givenName", "familyName", "preferredGivenName", "preferredLanguage", "timeZone")
+    return {key: employee.get(key) for key in keys if employee.get(key) is not None}
 
 
 def _first_line(text: str) -> str:

@@ -16,7 +16,7 @@ from provisioning.naming import NameCandidate
 from provisioning.settings import Settings
 from provisioning.workflows.contracts import WorkflowFailed, WorkflowOptions
 
-__all__ = ["decide_action", "effective_instant", "scim_record", "workflow_options"]
+__all__ = ["decide_action", "effective_instant", "record_from_spec", "record_spec", "scim_record", "workflow_options"]
 
 
 def workflow_options(settings: Settings) -> WorkflowOptions:
@@ -33,6 +33,9 @@ def workflow_options(settings: Settings) -> WorkflowOptions:
         termination_local_time=settings.termination_local_time.strftime("%H:%M"),
         revoke_sessions=settings.revoke_sessions,
         termination_breaker_limit=settings.termination_breaker_limit,
+        breaker_daily_limit=settings.breaker_daily_limit,
+        breaker_batch_limit=settings.breaker_batch_limit,
+        rehire_hold_after_days=settings.rehire_hold_after_days,
         default_time_zone=settings.default_time_zone,
         name_conflict_retries=settings.name_conflict_retries,
         poll_initial_seconds=settings.provisioning_poll_initial_seconds,
@@ -131,4 +134,53 @@ def scim_record(
         existing=existing,
         hire_date=hire_date,
         leave_date=leave_date,
+    )
+
+
+def record_spec(
+    *,
+    names: dict[str, Any] | None,
+    person: dict[str, Any] | None,
+    active: bool,
+    zone: ZoneInfo,
+    event: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """What the upload needs to build an event's record, without the record's personal data.
+
+    The record itself is built by the upload activity from the event's own input (`event` is carried only when
+    the orchestration works from a changed event) and, for an existing account, its profile read at upload time.
+    """
+    spec: dict[str, Any] = {
+        "names": names,
+        "active": active,
+        "timeZone": zone.key,
+        "existingId": (person or {}).get("id"),
+        "managerEmployeeId": (person or {}).get("managerEmployeeId"),
+    }
+    if event is not None:
+        spec["event"] = event
+    return spec
+
+
+def record_from_spec(
+    event: dict[str, Any],
+    options: WorkflowOptions,
+    spec: dict[str, Any],
+    existing: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The SCIM record a spec describes; `existing` is the account's full profile when the spec names one."""
+    profile = None
+    if spec.get("existingId"):
+        if existing is None:
+            raise LookupError("the account is no longer in Entra")
+        profile = {**existing, "managerEmployeeId": spec.get("managerEmployeeId")}
+        if not profile.get("manager") and spec.get("managerEmployeeId"):
+            profile["manager"] = spec["managerEmployeeId"]
+    return scim_record(
+        spec.get("event") or event,
+        options,
+        names=spec.get("names"),
+        existing=profile,
+        active=bool(spec["active"]),
+        zone=schedule.zone(spec.get("timeZone"), options.default_time_zone),
     )

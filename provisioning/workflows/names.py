@@ -1,0 +1,110 @@
+"""Choosing a hire's names: reservations first, Graph only for a name this event holds.
+
+Candidates come from the pure name generator, best first. They are looked at in windows of a few at a time: the
+reservation entities of every candidate in the window are read at once (Durable entities, no Graph call, nothing
+reserved), so names held by other running events, and names already known to be taken, are skipped for the price
+of an entity operation. The first candidate that looks free is reserved (atomically; if another event was
+quicker the next one is tried) and only then looked up in Entra; a taken one is remembered as taken, so the next
+hire with the same name does not ask again. Each event examines at most MAX_CANDIDATES
+names and makes at most MAX_DIRECTORY_CHECKS lookups, so the work per event is bounded and the Graph traffic of
+many hires with the same name grows linearly with their number.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import azure.durable_functions as df
+
+from provisioning.workflows import contracts as c
+from provisioning.workflows.progress import Progress
+from provisioning.workflows.steps import Step, call_retrying
+
+WINDOW = 8
+MAX_CANDIDATES = 100
+MAX_DIRECTORY_CHECKS = 20
+NAME_FIELDS = ("employeeId", "givenName", "familyName", "preferredGivenName", "middleName")
+
+
+def reservation_keys(names: dict[str, Any]) -> list[str]:
+    """Entity keys that reserve a candidate: its mail/UPN local part and its sAMAccountName.
+
+    Keys avoid '@' because the Durable entity instance id is `@name@key`.
+    """
+    local = str(names["userPrincipalName"]).split("@", 1)[0].lower()
+    mail_local = str(names.get("mail") or names["userPrincipalName"]).split("@", 1)[0].lower()
+    keys = {f"local:{local}", f"local:{mail_local}", f"sam:{str(names['samAccountName']).lower()}"}
+    return sorted(keys)
+
+
+def release_reservations(context: Any, keys: list[str]) -> None:
+    """Give reserved names back (fire and forget): the event ended or moved on to another candidate."""
+    for key in keys:
+        context.signal_entity(df.EntityId(c.NAME_RESERVATION, key), "release", {"owner": context.instance_id})
+
+
+def mark_taken(context: Any, keys: list[str], kind: str) -> None:
+    """Remember names as taken (`entra`, `ad`, `provisioned`) so other events skip them without a lookup."""
+    at = context.current_utc_datetime.isoformat()
+    for key in keys:
+        context.signal_entity(
+            df.EntityId(c.NAME_RESERVATION, key), "taken", {"owner": context.instance_id, "kind": kind, "at": at}
+        )
+
+
+def reserve_names(context: Any, progress: Progress, employee: dict[str, Any], tried: list[str]) -> Step:
+    """Reserve the first candidate that no other event holds and Entra does not use.
+
+    Returns `(names, keys, warnings)`; the caller releases `keys` (or marks them provisioned) when it ends.
+    """
+    found = yield call_retrying(
+        context,
+        c.NAME_CANDIDATES,
+        {"employee": {key: employee.get(key) for key in NAME_FIELDS}, "limit": MAX_CANDIDATES},
+    )
+    warnings: list[str] = list(found.get("warnings", []))
+    skipped = {upn.lower() for upn in tried}
+    candidates = [names for names in found["candidates"] if names["userPrincipalName"].lower() not in skipped]
+    checks = 0
+    request = {"owner": context.instance_id, "at": context.current_utc_datetime.isoformat()}
+    for start in range(0, len(candidates), WINDOW):
+        window = candidates[start : start + WINDOW]
+        # A look that reserves nothing, so candidates this event will not take stay free for the others.
+        looks = yield context.task_all(
+            [
+                context.call_entity(df.EntityId(c.NAME_RESERVATION, key), "peek", request)
+                for names in window
+                for key in reservation_keys(names)
+            ]
+        )
+        position = 0
+        for names in window:
+            keys = reservation_keys(names)
+            free = all(looks[position : position + len(keys)])
+            position += len(keys)
+            if not free:
+                continue
+            grants = yield context.task_all(
+                [context.call_entity(df.EntityId(c.NAME_RESERVATION, key), "reserve", request) for key in keys]
+            )
+            if not all(grants):  # another event took it since the look
+                release_reservations(context, [key for key, ok in zip(keys, grants, strict=True) if ok])
+                continue
+            if checks >= MAX_DIRECTORY_CHECKS:
+                release_reservations(context, keys)
+                break
+            checks += 1
+            in_use = yield call_retrying(context, c.CHECK_NAME_IN_USE, {"names": names})
+            if in_use.get("inUse"):
+                warnings.append(f"{names['userPrincipalName']} is already used in Entra; took the next candidate")
+                mark_taken(context, keys, "entra")
+                continue
+            progress.enter("names", user_principal_name=names["userPrincipalName"])
+            return names, keys, warnings
+        if checks >= MAX_DIRECTORY_CHECKS:
+            break
+    raise c.WorkflowFailed(
+        "NoFreeName",
+        f"No free user principal name among the first {len(candidates)} candidates "
+        f"({checks} checked in Entra, the others held by other events or known to be taken).",
+    )
