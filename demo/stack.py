@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Generator, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -20,6 +20,7 @@ import httpx
 from emulators.entra.testing import EntraEmulator
 from emulators.functions_host import FunctionsHost, ScaledClock
 from emulators.functions_host.process import HostProcess, start_host_process
+from provisioning.signing import signed_headers
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SERVICE_PRINCIPAL_ID = "7d1c2b3a-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
@@ -39,21 +40,42 @@ PRODUCT_SETTINGS: dict[str, str] = {
 FUNCTION_KEY = "local-function-key"
 
 
+class HrSigning(httpx.Auth):
+    """Signs every request as an HR system does (scheme v1: method, path, query, timestamp, body hash)."""
+
+    requires_request_body = True
+
+    def __init__(self, secret: str) -> None:
+        self._secret = secret
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers.update(signed_headers(self._secret, request.method, str(request.url), request.content))
+        yield request
+
+
 @dataclass
 class Stack:
-    """A running product: `entra` is the Microsoft cloud, `host` runs function_app.py."""
+    """A running product: `entra` is the Microsoft cloud, `host` runs function_app.py.
+
+    `signing_secret` is the HR signing secret when the stack runs with request signing on (the secret the test
+    stored in the emulated Key Vault); `client()` then signs every request.
+    """
 
     entra: EntraEmulator
     host: FunctionsHost
     settings: dict[str, str] = field(default_factory=dict)
+    signing_secret: str | None = None
 
     @property
     def api(self) -> str:
         return f"{self.host.base_url}/api"
 
-    def client(self) -> httpx.Client:
-        """An HTTP client as the HR system would use it (function key, JSON)."""
-        return httpx.Client(base_url=self.api, headers={"x-functions-key": self.host.function_key}, timeout=30.0)
+    def client(self, *, signed: bool = True) -> httpx.Client:
+        """An HTTP client as the HR system would use it (function key, JSON, and the signature when on)."""
+        auth = HrSigning(self.signing_secret) if signed and self.signing_secret else None
+        return httpx.Client(
+            base_url=self.api, headers={"x-functions-key": self.host.function_key}, timeout=30.0, auth=auth
+        )
 
     def post_event(self, event: Mapping[str, Any]) -> httpx.Response:
         with self.client() as client:

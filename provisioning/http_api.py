@@ -295,12 +295,12 @@ def _settings() -> Settings:
 
 
 async def _signed_body(req: func.HttpRequest, settings: Settings, client: df.DurableOrchestrationClient) -> bytes:
-    """The JSON body of a submission or preview, once its size, media type and signature are checked."""
+    """The JSON body of a submission or preview, once its size, signature and media type are checked."""
     body = request_auth.read_body(req)
+    await request_auth.verify_signature(req, settings, body, client)
     content_type = (req.headers.get("Content-Type") or "").split(";", 1)[0].strip().lower()
     if content_type != "application/json" and not content_type.endswith("+json"):
         raise Problem(415, "Unsupported media type", "Send the event as application/json.")
-    await request_auth.verify_signature(req, settings, body, client)
     return body
 
 

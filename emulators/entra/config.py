@@ -20,6 +20,8 @@ DEFAULT_GRAPH_ROLES: tuple[str, ...] = (
     "AuditLog.Read.All",
     "User.Read.All",
     "UserAuthenticationMethod.ReadWrite.All",
+    "UserAuthMethod-TAP.ReadWrite.All",
+    "RoleManagement.Read.Directory",
     "User.ReadWrite.All",
     "User-PasswordProfile.ReadWrite.All",
     "Mail.Send",

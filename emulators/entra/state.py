@@ -18,6 +18,7 @@ from typing import Any
 
 from emulators.entra.config import default_config, merge_config
 from emulators.entra.directory import UserDirectory
+from emulators.entra.memberships import Memberships
 
 STATE_FILE = "state.json"
 MAX_CALLS_KEPT = 50_000
@@ -42,6 +43,8 @@ class EmulatorState:
         self.config: dict[str, Any] = copy.deepcopy(self.base_config)
         self.ad = UserDirectory()
         self.entra = UserDirectory()
+        #: Groups, directory role assignments and PIM eligibilities (emulators/entra/memberships.py).
+        self.memberships = Memberships()
         self.outbox: list[dict[str, Any]] = []
         self.bulk_requests: list[dict[str, Any]] = []
         self.logs: list[dict[str, Any]] = []
@@ -99,6 +102,7 @@ class EmulatorState:
             "pendingSync": self.pending_sync,
             "pendingReferences": self.pending_references,
             "bulkCallTimes": list(self.daily_call_times),
+            "memberships": self.memberships.dump(),
         }
 
     def flush(self, force: bool = False) -> None:
@@ -134,3 +138,4 @@ class EmulatorState:
         self.pending_sync = data.get("pendingSync", {})
         self.pending_references = data.get("pendingReferences", [])
         self.daily_call_times.extend(data.get("bulkCallTimes", []))
+        self.memberships.load(data.get("memberships", {}))

@@ -78,6 +78,22 @@ class EntraControl:
         response.raise_for_status()
         return str(response.json()["version"])
 
+    def seed_group(self, members: list[str], **props: Any) -> dict[str, Any]:
+        """A security group with these member object ids (users or groups); returns it with its id."""
+        response = self._http.post("/_emulator/groups", json={"members": members, **props})
+        response.raise_for_status()
+        result: dict[str, Any] = response.json()
+        return result
+
+    def assign_role(self, principal_id: str, role: str, *, eligible: bool = False, scope: str = "/") -> None:
+        """An Entra role (built-in name) assigned to a user or role-assignable group, active or PIM-eligible."""
+        payload = {"principalId": principal_id, "role": role, "eligible": eligible, "directoryScopeId": scope}
+        self._http.post("/_emulator/roleAssignments", json=payload).raise_for_status()
+
+    def set_pim_licensed(self, licensed: bool) -> None:
+        """False emulates a tenant without Entra ID P2 or Governance (no Privileged Identity Management)."""
+        self._http.put("/_emulator/roleManagement", json={"pimLicensed": licensed}).raise_for_status()
+
     def reset(self) -> None:
         self._http.post("/_emulator/reset").raise_for_status()
 

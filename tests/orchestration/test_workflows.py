@@ -58,12 +58,12 @@ def tenant() -> ScriptedTenant:
 def make_host(tmp_path: Any, tenant: ScriptedTenant) -> Iterator[Callable[..., FunctionsHost]]:
     hosts: list[FunctionsHost] = []
 
-    def make(**env: str) -> FunctionsHost:
+    def make(start: datetime = START, **env: str) -> FunctionsHost:
         runtime.reset()
         host = FunctionsHost(
             "function_app",
             tmp_path / f"state{len(hosts)}",
-            clock=VirtualClock(start=START),
+            clock=VirtualClock(start=start),
             function_key=KEY,
             env={**HOST_ENV, **env},
             activity_overrides=tenant.overrides(),
@@ -585,3 +585,37 @@ def test_stages_are_logged_without_personal_data(host: FunctionsHost) -> None:
         assert f"stage={stage}" in log, stage
     for personal in ("Zoë", "Brien", "zoe@example.org", "zoe.obrien"):
         assert personal not in log
+
+
+class TestRetention:
+    def test_finished_events_are_purged_after_the_retention_period_and_running_ones_are_kept(
+        self, make_host: Callable[..., FunctionsHost], tenant: ScriptedTenant
+    ) -> None:
+        # The purge compares with the wall clock, as in Azure: run the virtual clock 45 days behind it.
+        start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=45)
+        host = make_host(start=start, RETENTION_DAYS="30")
+        first_day = (start + timedelta(days=2)).date().isoformat()
+        old = submit(host, event(effectiveDate=first_day))["id"]
+        finish(host, old)
+        host.clock.advance(timedelta(days=20))  # type: ignore[attr-defined]
+        later_day = (start + timedelta(days=22)).date().isoformat()
+        recent = submit(host, event(eventId="wd-hire-2", effectiveDate=later_day, employee={"employeeId": "E10043"}))
+        finish(host, recent["id"])
+        far = (start + timedelta(days=200)).date().isoformat()
+        waiting = submit(host, event(eventId="wd-future", effectiveDate=far, employee={"employeeId": "E10044"}))["id"]
+        host.set_timers_enabled(False)
+        host.run_until_idle()
+        host.clock.advance(timedelta(days=11))  # type: ignore[attr-defined]
+
+        denied = host.request("POST", "/admin/functions/purge_finished_instances", headers={"x-functions-key": KEY})
+        assert denied.status_code == 401  # a function key cannot run it; the host's master key can
+        ran = host.request(
+            "POST", "/admin/functions/purge_finished_instances", headers={"x-functions-key": host.master_key}
+        )
+        assert ran.status_code == 202
+
+        assert host.status(old) is None
+        gone = host.request("GET", f"/api/hr-events/{old}", headers={"x-functions-key": KEY})
+        assert gone.status_code == 404
+        assert host.status(recent["id"]) is not None and host.status(waiting) is not None
+        assert host.entity_state("employee_watermark", "E10042") is not None  # entities are not purged
