@@ -375,7 +375,7 @@ def _render(rt: runtime.Runtime, request: dict[str, Any]) -> RenderedEmail:
                 employee_id=event["employeeId"],
                 instance_id=request["instanceId"],
                 user_principal_name=str(user.get("userPrincipalName") or ""),
-                existing_account="disabledDays" in extra or bool(extra.get("heldReasons")),
+                existing_account=bool(extra.get("existingAccount")),
                 disabled_days=extra.get("disabledDays"),
                 held_reasons=tuple(extra.get("heldReasons") or ()),
                 credential_method=extra.get("credentialMethod"),

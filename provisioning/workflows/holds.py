@@ -82,6 +82,7 @@ def rehire_checks(run: Any, person: dict[str, Any]) -> Step:
     this app must never re-enable.
     """
     context, options = run.context, run.options
+    run.rehire_facts["existingAccount"] = True
     yield from refuse_if_protected(run, person)
     reasons: list[str] = []
     if run.event["type"] == "hire":
@@ -138,8 +139,11 @@ def refuse_if_protected(run: Any, person: dict[str, Any]) -> Step:
         )
 
 
-def tell_it_about_rehire(run: Any, user: dict[str, Any], credential: dict[str, Any]) -> Step:
+def tell_it_about_rehire(
+    run: Any, user: dict[str, Any], credential: dict[str, Any], manager: dict[str, Any] | None
+) -> Step:
     """Every rehire reaches IT: which account came back, whether it was held, who received the pass."""
+    recipients = list(credential.get("recipients") or [])
     yield call_retrying(
         run.context,
         c.SEND_NOTIFICATION,
@@ -148,11 +152,12 @@ def tell_it_about_rehire(run: Any, user: dict[str, Any], credential: dict[str, A
             "instanceId": run.context.instance_id,
             "event": run.event_ids(),
             "user": {key: user.get(key) for key in ("id", "userPrincipalName")},
+            "manager": {"displayName": (manager or {}).get("displayName")} if "manager" in recipients else None,
             "extra": {
                 **run.rehire_facts,
                 "heldReasons": list(run.held_reasons),
                 "credentialMethod": credential.get("method"),
-                "credentialRecipients": list(credential.get("recipients") or []),
+                "credentialRecipients": recipients,
             },
         },
     )

@@ -209,6 +209,7 @@ def _provision_new_account(run: EventRun) -> Step:
     # first credential goes to IT, never to an address or manager taken from the event.
     matched_existing = (outcome.get("log") or {}).get("action") not in (None, "create")
     if matched_existing:
+        run.rehire_facts["existingAccount"] = True
         run.warnings.append(
             "the record matched an account that already existed in Active Directory; its first credential went to IT"
         )
@@ -277,7 +278,7 @@ def _welcome(
     details = yield from _details(run, user)
     notified = yield from _notify(run, "welcome", details, manager)
     if tell_it:
-        yield from holds.tell_it_about_rehire(run, details, credential)
+        yield from holds.tell_it_about_rehire(run, details, credential, manager)
         notified.append("it")
     return _finish(
         run,
