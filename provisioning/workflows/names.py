@@ -1,11 +1,12 @@
 """Choosing a hire's names: reservations first, Graph only for a name this event holds.
 
-Candidates come from the pure name generator, best first. They are looked at in windows of a few at a time: the
-reservation entities of every candidate in the window are read at once (Durable entities, no Graph call, nothing
-reserved), so names held by other running events, and names already known to be taken, are skipped for the price
-of an entity operation. The first candidate that looks free is reserved (atomically; if another event was
-quicker the next one is tried) and only then looked up in Entra; a taken one is remembered as taken, so the next
-hire with the same name does not ask again. Each event examines at most MAX_CANDIDATES
+Candidates come from the pure name generator, best first. The best one is reserved straight away (Durable
+entities, no Graph call); after a miss the next ones are looked at in growing windows: the reservation entities of
+every candidate in the window are read at once without reserving anything, so names held by other running
+events, and names already known to be taken, are skipped for the price of an entity operation. The first
+candidate that looks free is reserved (atomically; if another event was quicker the next one is tried) and only
+then looked up in Entra; a taken one is remembered as taken, so the next hire with the same name does not ask
+again. Each event examines at most MAX_CANDIDATES
 names and makes at most MAX_DIRECTORY_CHECKS lookups, so the work per event is bounded and the Graph traffic of
 many hires with the same name grows linearly with their number.
 """
@@ -20,7 +21,8 @@ from provisioning.workflows import contracts as c
 from provisioning.workflows.progress import Progress
 from provisioning.workflows.steps import Step, call_retrying
 
-WINDOW = 8
+WINDOW = 16
+"""The most candidates looked at in one round (the first round takes one, then 4, then 16)."""
 MAX_CANDIDATES = 100
 MAX_DIRECTORY_CHECKS = 20
 NAME_FIELDS = ("employeeId", "givenName", "familyName", "preferredGivenName", "middleName")
@@ -67,21 +69,27 @@ def reserve_names(context: Any, progress: Progress, employee: dict[str, Any], tr
     candidates = [names for names in found["candidates"] if names["userPrincipalName"].lower() not in skipped]
     checks = 0
     request = {"owner": context.instance_id, "at": context.current_utc_datetime.isoformat()}
-    for start in range(0, len(candidates), WINDOW):
-        window = candidates[start : start + WINDOW]
-        # A look that reserves nothing, so candidates this event will not take stay free for the others.
-        looks = yield context.task_all(
-            [
-                context.call_entity(df.EntityId(c.NAME_RESERVATION, key), "peek", request)
-                for names in window
-                for key in reservation_keys(names)
-            ]
-        )
-        position = 0
-        for names in window:
+    position, window = 0, 1
+    while position < len(candidates) and checks < MAX_DIRECTORY_CHECKS:
+        batch = candidates[position : position + window]
+        position += len(batch)
+        # The best candidate is simply reserved; after a miss, a look that reserves nothing tells which of the
+        # next few are free, so the candidates this event will not take stay free for the others.
+        looks: list[bool] = [True] * sum(len(reservation_keys(names)) for names in batch)
+        if window > 1:
+            looks = yield context.task_all(
+                [
+                    context.call_entity(df.EntityId(c.NAME_RESERVATION, key), "peek", request)
+                    for names in batch
+                    for key in reservation_keys(names)
+                ]
+            )
+        window = min(window * 4, WINDOW)
+        offset = 0
+        for names in batch:
             keys = reservation_keys(names)
-            free = all(looks[position : position + len(keys)])
-            position += len(keys)
+            free = all(looks[offset : offset + len(keys)])
+            offset += len(keys)
             if not free:
                 continue
             grants = yield context.task_all(
@@ -101,8 +109,6 @@ def reserve_names(context: Any, progress: Progress, employee: dict[str, Any], tr
                 continue
             progress.enter("names", user_principal_name=names["userPrincipalName"])
             return names, keys, warnings
-        if checks >= MAX_DIRECTORY_CHECKS:
-            break
     raise c.WorkflowFailed(
         "NoFreeName",
         f"No free user principal name among the first {len(candidates)} candidates "
