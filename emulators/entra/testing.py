@@ -172,6 +172,17 @@ class EntraEmulator:
         assert self._server.core is not None, "start() the emulator first"
         self._server.core.state.flush()
 
+    def route_hosts(self, hosts: tuple[str, ...], port: int) -> None:
+        """Let the proxy tunnel these hostnames (``*.example.com`` for subdomains) to another loopback emulator."""
+        proxy = self._server.proxy
+        assert proxy is not None, "start() the emulator first"
+        for host in hosts:
+            proxy.add_route(host, "127.0.0.1", port)
+
+    @property
+    def state_dir(self) -> Path:
+        return self._server.state_dir
+
     @property
     def proxy_denied(self) -> list[str]:
         """CONNECT targets the proxy refused (fail-closed evidence)."""
