@@ -176,3 +176,75 @@ def start_host_subprocess(
         port=port,
         ready_timeout=ready_timeout,
     )
+
+
+# -- HR systems (BambooHR, HiBob, Personio) -----------------------------------------------------------------------
+
+HRIS_VAULT_HOST = "kv-hr-connectors.vault.azure.net"
+HRIS_SECRETS: dict[str, str] = {
+    "bamboohr-api-key": "bamboo-api-key-" + "7" * 24,
+    "bamboohr-webhook-key": "bamboo-webhook-private-key-" + "3" * 16,
+    "hibob-service-user-token": "bob-service-token-" + "5" * 20,
+    "hibob-webhook-secret": "bob-webhook-secret-" + "8" * 20,
+    "personio-client-secret": "papi-secret-" + "2" * 24,
+    "personio-webhook-token": "personio-webhook-token-" + "6" * 16,
+}
+"""Demo values only: a real deployment keeps these in its own Key Vault (docs/connectors.md)."""
+HRIS_SETTINGS: dict[str, str] = {
+    "KEY_VAULT_URL": f"https://{HRIS_VAULT_HOST}/",
+    "BAMBOOHR_ENABLED": "true",
+    "BAMBOOHR_COMPANY_DOMAIN": "contoso",
+    "BAMBOOHR_API_KEY_SECRET_NAME": "bamboohr-api-key",
+    "BAMBOOHR_WEBHOOK_SECRET_NAME": "bamboohr-webhook-key",
+    "BAMBOOHR_UPN_FIELD": "customUpn",
+    "HIBOB_ENABLED": "true",
+    "HIBOB_SERVICE_USER_ID": "SERVICE-4242",
+    "HIBOB_SERVICE_USER_TOKEN_SECRET_NAME": "hibob-service-user-token",
+    "HIBOB_WEBHOOK_SECRET_NAME": "hibob-webhook-secret",
+    "HIBOB_COMPANY_ID": "100200",
+    "HIBOB_UPN_FIELD": "/work/custom/upn",
+    "PERSONIO_ENABLED": "true",
+    "PERSONIO_CLIENT_ID": "papi-demo-client",
+    "PERSONIO_CLIENT_SECRET_NAME": "personio-client-secret",
+    "PERSONIO_WEBHOOK_TOKEN_SECRET_NAME": "personio-webhook-token",
+    "PERSONIO_COMPANY_ID": "100200",
+    "PERSONIO_UPN_ATTRIBUTE": "upn",
+}
+"""App settings that switch the three connectors on (add them to `running_stack(settings=...)`)."""
+
+
+def connect_hris(stack: Stack, hris: Any) -> dict[str, str]:
+    """Point the emulated HR systems at the running app, as an HR admin would configure each vendor's webhook.
+
+    Seeds the connector secrets in the emulated Key Vault, gives each HR system the API credentials the app uses
+    and the webhook URL (with the function key) and secret. Returns the webhook URL per vendor.
+    """
+    for name, value in HRIS_SECRETS.items():
+        stack.entra.control.seed_secret(HRIS_VAULT_HOST, name, value)
+    credentials = {
+        "bamboohr": {"apiKey": HRIS_SECRETS["bamboohr-api-key"]},
+        "hibob": {
+            "serviceUserId": HRIS_SETTINGS["HIBOB_SERVICE_USER_ID"],
+            "token": HRIS_SECRETS["hibob-service-user-token"],
+        },
+        "personio": {
+            "clientId": HRIS_SETTINGS["PERSONIO_CLIENT_ID"],
+            "clientSecret": HRIS_SECRETS["personio-client-secret"],
+        },
+    }
+    webhook_secrets = {
+        "bamboohr": HRIS_SECRETS["bamboohr-webhook-key"],
+        "hibob": HRIS_SECRETS["hibob-webhook-secret"],
+        "personio": HRIS_SECRETS["personio-webhook-token"],
+    }
+    urls = {}
+    for vendor in ("bamboohr", "hibob", "personio"):
+        urls[vendor] = f"{stack.api}/hris/{vendor}?code={stack.host.function_key}"
+        hris.control.configure(
+            vendor,
+            credentials=credentials[vendor],
+            companyId="100200",
+            webhookTarget=urls[vendor],
+            webhookSecret=webhook_secrets[vendor],
+        )
+    return urls

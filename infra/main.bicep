@@ -247,8 +247,8 @@ param hibobWebhookSecretName string = ''
 @description('HIBOB_COMPANY_ID: HiBob companyId; when set, webhooks for another company are refused.')
 param hibobCompanyId string = ''
 
-@description('HIBOB_EMPLOYEE_ID_FIELD: Which HiBob field is the employeeId in AD and Entra: id (backend id) or employeeIdInCompany.')
-param hibobEmployeeIdField string = 'id'
+@description('HIBOB_EMPLOYEE_ID_FIELD: Which HiBob field is the employeeId in AD and Entra: employeeIdInCompany, or id (the backend id, often longer than the 16 characters an employeeId may have).')
+param hibobEmployeeIdField string = 'employeeIdInCompany'
 
 @description('HIBOB_UPN_FIELD: HiBob custom field path (e.g. /work/custom/field_123) that receives the UPN; empty = none.')
 param hibobUpnField string = ''

@@ -262,8 +262,9 @@ SETTINGS: tuple[SettingSpec, ...] = (
     _spec("HIBOB_COMPANY_ID", "", "HiBob companyId; when set, webhooks for another company are refused."),
     _spec(
         "HIBOB_EMPLOYEE_ID_FIELD",
-        "id",
-        "Which HiBob field is the employeeId in AD and Entra: id (backend id) or employeeIdInCompany.",
+        "employeeIdInCompany",
+        "Which HiBob field is the employeeId in AD and Entra: employeeIdInCompany, or id (the backend id, often "
+        "longer than the 16 characters an employeeId may have).",
     ),
     _spec(
         "HIBOB_UPN_FIELD",

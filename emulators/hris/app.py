@@ -42,7 +42,7 @@ def _vendor_for_host(host: str) -> str | None:
 def _host_of(scope: Scope) -> str:
     for name, value in scope.get("headers", []):
         if name == b"host":
-            text = value.decode("latin-1").lower()
+            text = str(value.decode("latin-1")).lower()
             return text.rsplit(":", 1)[0] if text.count(":") == 1 else text
     return "localhost"
 

@@ -107,7 +107,7 @@ async def read_employee(request: Request) -> Response:
     if refused is not None:
         return refused
     body = await json_body(request)
-    paths = body.get("fields") if isinstance(body, dict) else None
+    paths: Any = body.get("fields") if isinstance(body, dict) else None
     if not isinstance(paths, list) or not all(isinstance(path, str) for path in paths):
         record_status(request, vendor, 400)
         return JSONResponse({"error": "fields must be a list of field paths"}, 400)
@@ -126,7 +126,7 @@ async def search(request: Request) -> Response:
     if refused is not None:
         return refused
     body = await json_body(request)
-    paths = body.get("fields") if isinstance(body, dict) and isinstance(body.get("fields"), list) else []
+    paths: list[str] = body["fields"] if isinstance(body, dict) and isinstance(body.get("fields"), list) else []
     with state_of(request).lock:
         rows = [_select(native(item), paths) for item in vendor.employees.values()]
     record_status(request, vendor, 200)

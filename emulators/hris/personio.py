@@ -13,6 +13,7 @@ import json
 import secrets
 import time
 import uuid
+from urllib.parse import parse_qs
 from typing import Any
 
 from starlette.requests import Request
@@ -85,7 +86,7 @@ async def token(request: Request) -> Response:
     fault = await gate(request, vendor, operation="token", employee_id=None)
     if fault is not None:
         return fault
-    form = await request.form()
+    form = {key: values[0] for key, values in parse_qs((await request.body()).decode("utf-8", "replace")).items()}
     expected = (vendor.credentials.get("clientId"), vendor.credentials.get("clientSecret"))
     if form.get("grant_type") != "client_credentials" or (form.get("client_id"), form.get("client_secret")) != expected:
         record_status(request, vendor, 401)

@@ -121,7 +121,8 @@ class Dispatcher:
                 target, content=delivery.body, headers=delivery.headers, timeout=delivery.policy.timeout_seconds
             )
             status = response.status_code
-            delivery.attempts.append({"at": _now(), "status": status})
+            # What the receiver answered, as the vendor's delivery log shows it (bounded).
+            delivery.attempts.append({"at": _now(), "status": status, "response": response.text[:4000]})
         except httpx.TimeoutException:
             status = 0
             delivery.attempts.append({"at": _now(), "status": 0, "error": "timeout"})
