@@ -6,6 +6,7 @@ Control API (`/_emulator/hris/...`, loopback only):
 - `PUT {vendor}/employees/{id}` — seed or change an employee (neutral fields, see state.EMPLOYEE_KEYS);
   `?notify=created|updated` makes the HR system send its webhook(s) for the change.
 - `POST {vendor}/employees/{id}/terminate` — `{"terminationDate"}`, then the vendor's termination webhook.
+- `POST {vendor}/employees/{id}/notify?kind=created|updated|terminated` — only the webhook, for any id.
 - `POST {vendor}/faults` — `{"api": [{"status", "count", "retryAfter"}], "slowSeconds", "loseWebhooks",
   "duplicateWebhooks"}`; `DELETE {vendor}/faults` clears them.
 """
@@ -149,6 +150,21 @@ def build_app(state: HrisState, dispatcher: Dispatcher) -> ASGIApp:
             dispatcher.submit(delivery)
         return JSONResponse({"employee": employee, "webhooks": len(deliveries)})
 
+    async def notify(request: Request) -> Response:
+        """Send the vendor's webhook for an employee id, known or not (a record deleted or hidden from the API)."""
+        name = _name(request)
+        kind = request.query_params.get("kind", "updated")
+        if kind not in ("created", "updated", "terminated"):
+            raise ControlError("kind must be created, updated or terminated")
+        employee_id = request.path_params["id"]
+        with state.lock:
+            vendor = state.vendor(name)
+            employee = dict(vendor.employees.get(employee_id) or {"id": employee_id})
+            deliveries = VENDORS[name].deliveries(vendor, kind, employee, [])
+        for delivery in deliveries:
+            dispatcher.submit(delivery)
+        return JSONResponse({"webhooks": len(deliveries)})
+
     async def faults(request: Request) -> Response:
         with state.lock:
             vendor = state.vendor(_name(request))
@@ -175,6 +191,7 @@ def build_app(state: HrisState, dispatcher: Dispatcher) -> ASGIApp:
             Route("/_emulator/hris/{vendor}/config", _control(configure), methods=["PUT"]),
             Route("/_emulator/hris/{vendor}/employees/{id}", _control(put_employee), methods=["PUT"]),
             Route("/_emulator/hris/{vendor}/employees/{id}/terminate", _control(terminate), methods=["POST"]),
+            Route("/_emulator/hris/{vendor}/employees/{id}/notify", _control(notify), methods=["POST"]),
             Route("/_emulator/hris/{vendor}/faults", _control(faults), methods=["POST", "DELETE"]),
         ]
     )

@@ -152,7 +152,8 @@ async def list_employees(request: Request) -> Response:
 
 def deliveries(vendor: VendorState, kind: str, employee: dict[str, Any], changed: list[str]) -> list[Delivery]:
     """The webhooks BambooHR sends for a change: created is followed by updated, like the real sequence."""
-    kinds = ["employee.created", "employee.updated"] if kind == "created" else [f"employee.{kind}"]
+    # BambooHR has no termination event: a termination is an update of status / terminationDate.
+    kinds = ["employee.created", "employee.updated"] if kind == "created" else ["employee.updated"]
     result = []
     for event in kinds:
         payload = {

@@ -99,11 +99,14 @@ class HrisState:
         self.lock = threading.RLock()
         self._names = vendors
         self.vendors: dict[str, VendorState] = {}
+        self.generation = 0
+        """Bumped by reset: webhooks (and their retries) queued before it are dropped."""
         self.reset()
 
     def reset(self) -> None:
         with self.lock:
             self.vendors = {name: VendorState(name) for name in self._names}
+            self.generation += 1
 
     def vendor(self, name: str) -> VendorState:
         try:

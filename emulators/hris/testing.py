@@ -67,6 +67,9 @@ class HrisControl:
         result: dict[str, Any] = self._ok(response).json()
         return result
 
+    def notify(self, vendor: str, employee_id: str, kind: str = "updated") -> None:
+        self._ok(self._http.post(f"/{vendor}/employees/{employee_id}/notify", params={"kind": kind}))
+
     def faults(self, vendor: str, **faults: Any) -> None:
         self._ok(self._http.post(f"/{vendor}/faults", json=faults))
 

@@ -7,6 +7,7 @@ milliseconds in tests. Faults: a lost webhook is recorded and never sent; a dupl
 
 from __future__ import annotations
 
+import itertools
 import queue
 import threading
 import time
@@ -40,6 +41,7 @@ class Delivery:
     headers: dict[str, str]
     policy: RetryPolicy
     attempts: list[dict[str, Any]] = field(default_factory=list)
+    generation: int = 0
 
 
 class Dispatcher:
@@ -47,7 +49,8 @@ class Dispatcher:
 
     def __init__(self, state: HrisState) -> None:
         self._state = state
-        self._queue: queue.Queue[tuple[float, Delivery] | None] = queue.Queue()
+        self._queue: queue.PriorityQueue[tuple[float, int, Delivery | None]] = queue.PriorityQueue()
+        self._sequence = itertools.count()
         self._thread = threading.Thread(target=self._run, name="hris-webhooks", daemon=True)
         self._client = httpx.Client(trust_env=False, follow_redirects=False)
         self._stopping = threading.Event()
@@ -57,7 +60,7 @@ class Dispatcher:
 
     def stop(self) -> None:
         self._stopping.set()
-        self._queue.put(None)
+        self._queue.put((0.0, next(self._sequence), None))
         self._thread.join(timeout=10)
         self._client.close()
 
@@ -83,17 +86,23 @@ class Dispatcher:
                 )
         if not lost:
             for copy in copies:
-                self._queue.put((time.monotonic(), copy))
+                copy.generation = self._state.generation
+                self._queue.put((time.monotonic(), next(self._sequence), copy))
 
     def _run(self) -> None:
+        """Send whatever is due first; a retry waiting for its time never holds back a newer webhook."""
         while not self._stopping.is_set():
-            item = self._queue.get()
-            if item is None:
+            due, sequence, delivery = self._queue.get()
+            if delivery is None:
                 return
-            due, delivery = item
+            if delivery.generation != self._state.generation:
+                continue  # queued before a reset of the emulator
             wait = due - time.monotonic()
-            if wait > 0 and self._stopping.wait(wait):
-                return
+            if wait > 0:
+                self._queue.put((due, sequence, delivery))
+                if self._stopping.wait(min(wait, 0.02)):
+                    return
+                continue
             self._attempt(delivery, len(delivery.attempts) // delivery.policy.fast_attempts)
 
     def _attempt(self, delivery: Delivery, round_number: int) -> None:
@@ -110,7 +119,9 @@ class Dispatcher:
             return
         if round_number >= len(delivery.policy.delays):
             return
-        self._queue.put((time.monotonic() + delivery.policy.delays[round_number] * scale, delivery))
+        self._queue.put(
+            (time.monotonic() + delivery.policy.delays[round_number] * scale, next(self._sequence), delivery)
+        )
 
     def _post(self, delivery: Delivery, target: str | None) -> int:
         if not target:
