@@ -74,20 +74,27 @@ def _run(run: IntakeRun) -> Step:
     if status == "notFound":
         yield from _fail(
             run,
-            "HrRecordNotFound",
-            f"{run.title} does not return employee {run.employee_ref} (404): the record was deleted or the API "
-            "user may not see it.",
+            c.WorkflowFailed(
+                "HrRecordNotFound",
+                f"{run.title} does not return employee {run.employee_ref} (404): the record was deleted or the "
+                "API user may not see it.",
+            ),
         )
     if status == "unauthorized":
         yield from _fail(
-            run, "HrApiUnauthorized", f"{run.title} refused the app's API credentials: {fetched['reason']}"
+            run,
+            c.WorkflowFailed(
+                "HrApiUnauthorized", f"{run.title} refused the app's API credentials: {fetched['reason']}"
+            ),
         )
     if status == "invalid":
         problems = "; ".join(f"{error['field']}: {error['message']}" for error in fetched["errors"])
         yield from _fail(
             run,
-            "HrRecordInvalid",
-            f"The {run.title} record of employee {run.employee_ref} is not a valid HR event: {problems}",
+            c.WorkflowFailed(
+                "HrRecordInvalid",
+                f"The {run.title} record of employee {run.employee_ref} is not a valid HR event: {problems}",
+            ),
         )
 
     event: dict[str, Any] = fetched["event"]
@@ -156,15 +163,17 @@ def _vendor_call(run: IntakeRun, activity: str, request: dict[str, Any], give_up
         yield run.context.create_timer(run.context.current_utc_datetime + wait)
     if give_up is not None:
         return give_up
-    yield from _fail(run, "HrApiThrottled", f"{run.title} kept answering 429 / Retry-After; resubmit later.")
+    yield from _fail(
+        run, c.WorkflowFailed("HrApiThrottled", f"{run.title} kept answering 429 / Retry-After; resubmit later.")
+    )
     return None  # pragma: no cover - _fail raises
 
 
-def _fail(run: IntakeRun, code: str, message: str) -> Step:
+def _fail(run: IntakeRun, failure: c.WorkflowFailed) -> Step:
     """End the run with a code, after telling IT (an alert that cannot be sent does not hide the failure)."""
-    run.status("failed", f"{code}: {message}")
-    yield from _alert(run, "fetching", code, message)
-    raise c.WorkflowFailed(code, message)
+    run.status("failed", f"{failure.code}: {failure.message}")
+    yield from _alert(run, run.stage if run.stage != "failed" else "fetching", failure.code, failure.message)
+    raise failure
 
 
 def _alert(run: IntakeRun, stage: str, code: str, reason: str) -> Step:
