@@ -7,7 +7,7 @@ Control API (`/_emulator/hris/...`, loopback only):
   `?notify=created|updated` makes the HR system send its webhook(s) for the change.
 - `POST {vendor}/employees/{id}/terminate` — `{"terminationDate"}`, then the vendor's termination webhook.
 - `POST {vendor}/employees/{id}/notify?kind=created|updated|terminated` — only the webhook, for any id.
-- `POST {vendor}/faults` — `{"api": [{"status", "count", "retryAfter"}], "slowSeconds", "loseWebhooks",
+- `POST {vendor}/faults` — `{"api": [{"status", "count", "retryAfter", "operation"}], "slowSeconds", "loseWebhooks",
   "duplicateWebhooks"}`; `DELETE {vendor}/faults` clears them.
 """
 
@@ -177,7 +177,9 @@ def build_app(state: HrisState, dispatcher: Dispatcher) -> ASGIApp:
         with state.lock:
             for item in body.get("api") or []:
                 vendor.api_faults.append(
-                    ApiFault(int(item["status"]), int(item.get("count", 1)), item.get("retryAfter"))
+                    ApiFault(
+                        int(item["status"]), int(item.get("count", 1)), item.get("retryAfter"), item.get("operation")
+                    )
                 )
             vendor.slow_seconds = float(body.get("slowSeconds", vendor.slow_seconds))
             vendor.lose_webhooks += int(body.get("loseWebhooks", 0))

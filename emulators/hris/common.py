@@ -43,7 +43,7 @@ async def gate(request: Request, vendor: VendorState, *, operation: str, employe
                 "at": datetime.now(UTC).isoformat(),
             }
         )
-        fault = vendor.next_fault()
+        fault = vendor.next_fault(operation)
         slow = vendor.slow_seconds
         vendor.calls[-1]["status"] = fault.status if fault else None
     if slow:

@@ -51,6 +51,8 @@ class ApiFault:
     status: int
     count: int = 1
     retry_after: float | None = None
+    operation: str | None = None
+    """Only calls of this operation (fetch, list, writeback, token); None = any call."""
 
 
 @dataclass
@@ -81,14 +83,12 @@ class VendorState:
             "webhookTarget": self.webhook_target,
         }
 
-    def next_fault(self) -> ApiFault | None:
-        while self.api_faults:
-            fault = self.api_faults[0]
-            if fault.count <= 0:
-                self.api_faults.pop(0)
-                continue
-            fault.count -= 1
-            return fault
+    def next_fault(self, operation: str) -> ApiFault | None:
+        self.api_faults = [fault for fault in self.api_faults if fault.count > 0]
+        for fault in self.api_faults:
+            if fault.operation in (None, operation):
+                fault.count -= 1
+                return fault
         return None
 
 

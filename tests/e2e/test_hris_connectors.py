@@ -266,3 +266,20 @@ def test_a_termination_entered_after_the_fact_disables_the_account_at_once(
     assert output["outcome"] == "disabled" and output["eventType"] == "termination"
     assert ad_user(stack, "4713")["accountEnabled"] is False
     assert hris.control.state("bamboohr")["writebacks"] == []
+
+
+def test_a_failed_writeback_is_a_warning_and_an_it_mail_not_a_failed_hire(
+    start_stack: Callable[..., Stack], hris: HrisEmulator
+) -> None:
+    stack = start_stack()
+    hris.control.faults("bamboohr", api=[{"status": 500, "count": 50, "operation": "writeback"}])
+    hire_in(hris)
+    items = wait_runs_done(stack, 2)
+    provisioned = [row["output"] for row in items if (row.get("output") or {}).get("outcome") == "provisioned"]
+    assert len(provisioned) == 1
+    assert provisioned[0]["writeback"]["status"] == "failed"
+    assert any("BambooHR" in warning and "by hand" in warning for warning in provisioned[0]["warnings"])
+    assert entra_user(stack, "4711")["accountEnabled"] is True
+    outbox = json.dumps(stack.entra.control.state()["outbox"])
+    assert "HrWritebackFailed" in outbox
+    assert hris.control.state("bamboohr")["writebacks"] == []
