@@ -136,11 +136,15 @@ class Personio:
             employments = list(_items(http.pages(f"persons/{notification.employee_ref}/employments", _next_link)))
         finally:
             http.close()
-        record = self.record(person, _current(employments))
+        starts = [started for item in employments if (started := parse_date(item.get("start_date")))]
+        record = self.record(person, _current(employments), first_start=min(starts) if starts else None)
         return map_record(record, notification, kind=notification.event_name, today=today)
 
-    def record(self, person: Mapping[str, Any], employment: Mapping[str, Any] | None) -> HrRecord:
-        """A Personio person with their current employment as an HrRecord."""
+    def record(
+        self, person: Mapping[str, Any], employment: Mapping[str, Any] | None, *, first_start: date | None = None
+    ) -> HrRecord:
+        """A Personio person with their current employment as an HrRecord; `first_start` is the start of their
+        first employment (an earlier one makes the current one a rehire)."""
         job = employment or {}
         return HrRecord(
             employee_id=text(person.get("id")),
@@ -154,6 +158,7 @@ class Personio:
             employee_type=text(job.get("type")),
             manager_employee_id=text(_name(job.get("supervisor"), "id")),
             hire_date=parse_date(job.get("start_date")),
+            original_hire_date=first_start,
             termination_date=parse_date(job.get("termination_date")),
             vendor_fields=VENDOR_FIELDS,
         )
