@@ -36,6 +36,7 @@ from provisioning.events import (
     sanitize_instance_id,
 )
 from provisioning.graph import GraphError
+from provisioning.intake import registry as intake_registry
 from provisioning.settings import Settings, SettingsError
 from provisioning.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, SignatureVerifier
 from provisioning.telemetry import log_event
@@ -235,7 +236,10 @@ def health(req: func.HttpRequest) -> func.HttpResponse:
     except Exception as error:  # any credential failure is a health problem, reported without details
         problems.append(f"Graph token could not be acquired ({type(error).__name__})")
     if rt.secrets is not None:
-        for name in filter(None, (settings.graph_client_secret_name, settings.hr_signing_secret_name)):
+        connector_secrets = intake_registry.secret_names(settings)
+        for name in filter(
+            None, (settings.graph_client_secret_name, settings.hr_signing_secret_name, *connector_secrets)
+        ):
             try:
                 rt.secrets.get(name)
                 checks.setdefault("keyVault", {})[name] = "readable"

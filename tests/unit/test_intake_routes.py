@@ -273,3 +273,10 @@ def test_activities_need_key_vault(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_hibob_ping_helper() -> None:
     assert hibob.is_ping(b'"Ping test"')
+
+
+def test_health_reads_the_secrets_of_enabled_connectors_only() -> None:
+    from provisioning.intake.registry import secret_names
+
+    assert set(secret_names(settings())) == set(SECRETS)
+    assert secret_names(settings(HIBOB_ENABLED="false", PERSONIO_ENABLED="false")) == ["bamboo-hook", "bamboo-key"]
