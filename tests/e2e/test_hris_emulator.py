@@ -216,7 +216,7 @@ def test_webhooks_are_signed_as_each_vendor_documents(hris_reset: HrisEmulator, 
 
 
 @pytest.mark.parametrize(
-    ("vendor", "statuses", "requests", "final"),
+    "case",
     [
         ("bamboohr", [500, 500, 200], 3, "delivered"),  # a 5xx is retried
         ("bamboohr", [401], 1, "failed (401)"),  # a 4xx never
@@ -226,8 +226,9 @@ def test_webhooks_are_signed_as_each_vendor_documents(hris_reset: HrisEmulator, 
     ],
 )
 def test_each_vendor_retries_as_documented(
-    hris_reset: HrisEmulator, receiver: Any, vendor: str, statuses: list[int], requests: int, final: str
+    hris_reset: HrisEmulator, receiver: Any, case: tuple[str, list[int], int, str]
 ) -> None:
+    vendor, statuses, requests, final = case
     seed(hris_reset)
     sink = receiver(statuses)
     hris_reset.control.configure(vendor, webhookTarget=sink.url, retryScale=0.0001)
