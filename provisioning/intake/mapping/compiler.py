@@ -243,6 +243,8 @@ class _Compiler:
                     if key == "type":
                         self.check_event_types(f"event.{key}", expression)
         written = set(event) | {f"employee.{key}" for key in employee}
+        if not isinstance(event.get("employee"), dict):
+            written.add("employee.employeeId")  # the missing section is reported already
         for required in _REQUIRED:
             if required not in written:
                 self.problem(f"event.{required}", "required: every event needs it")

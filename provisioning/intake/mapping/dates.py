@@ -161,18 +161,22 @@ class DatePattern:
         self._tokens = _tokenize(pattern)
         parts: list[str] = []
         seen: set[str] = set()
+        # Writing may repeat a part ("yyyy (yy)"); reading must get each part once and know AM from PM.
+        self.reading_problem: str | None = None
         for token in self._tokens:
             regex, component = _regex_for(token)
             if component is not None:
                 if component in seen:
-                    raise DateFormatError(f"{pattern!r} gives the {component} twice")
+                    self.reading_problem = f"{pattern!r} gives the {component} twice"
                 seen.add(component)
             parts.append(regex)
         self._components = frozenset(seen)
         self._twelve_hour = any(token.letter == "h" for token in self._tokens)
         if self._twelve_hour and "ampm" not in seen:
-            raise DateFormatError(f"{pattern!r} uses a 12-hour clock (h) without tt for AM/PM; use HH or add tt")
-        self._regex = re.compile("".join(parts), re.IGNORECASE)
+            self.reading_problem = f"{pattern!r} uses a 12-hour clock (h) without tt for AM/PM; use HH or add tt"
+        elif not self.has_date:
+            self.reading_problem = f"{pattern!r} needs a year, a month and a day (yyyy, MM, dd) to read a date"
+        self._regex = None if self.reading_problem else re.compile("".join(parts), re.IGNORECASE)
 
     @property
     def has_date(self) -> bool:
@@ -188,8 +192,8 @@ class DatePattern:
 
     def parse(self, value: object) -> date | datetime:
         """Read `value` as a date, or a date and time (naive unless the pattern reads an offset)."""
-        if not self.has_date:
-            raise DateFormatError(f"{self.name!r} needs a year, a month and a day (yyyy, MM, dd) to read a date")
+        if self._regex is None:
+            raise DateFormatError(self.reading_problem)
         text = _text(value, self.name)
         match = self._regex.fullmatch(text)
         if match is None:
@@ -423,10 +427,9 @@ def date_reader(spec: str) -> DateReader:
     if named is not None:
         return named
     pattern = DatePattern(spec)
-    if not pattern.has_date:
-        raise DateFormatError(
-            f"{spec!r} needs a year, a month and a day (yyyy, MM, dd), or name one of {', '.join(NAMED_FORMATS)}"
-        )
+    if pattern.reading_problem:
+        alternative = "" if pattern.has_date else f", or name one of {', '.join(NAMED_FORMATS)}"
+        raise DateFormatError(pattern.reading_problem + alternative)
     return pattern
 
 
