@@ -83,6 +83,8 @@ def unfit(result_of: Any) -> list[tuple[str, str]]:
         ('{"event": {}, "event": {}}', "json", 'is not plain JSON: duplicate key "event"'),
         ("", "yaml", "must be a mapping with an `event` section"),
         ("- event\n", "yaml", "must be an object"),
+        ('{"version": ' + "9" * 5000 + "}", "json", "holds a number too long for JSON"),
+        ("a: " + "[" * 1200 + "]" * 1200, "yaml", "is nested too deeply"),
     ],
 )
 def test_a_file_that_is_not_a_mapping(text: str, fmt: str, expected: str) -> None:

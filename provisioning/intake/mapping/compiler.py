@@ -149,8 +149,12 @@ def parse_mapping(text: str | bytes, fmt: MappingFormat, source: str) -> object:
             fail(f"is not plain JSON: {error}")
         except json.JSONDecodeError as error:
             fail(f"is not valid JSON: {error.msg} (line {error.lineno}, column {error.colno})")
+        except ValueError:
+            fail("holds a number too long for JSON")
     try:
         return yaml.load(text, Loader=_StrictYamlLoader)  # noqa: S506 - a SafeLoader subclass
+    except RecursionError:
+        fail("is nested too deeply")
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
@@ -158,7 +162,7 @@ def parse_mapping(text: str | bytes, fmt: MappingFormat, source: str) -> object:
 
 
 class _Compiler:
-    """Turns the parsed file into a Mapping, collecting every problem with its place in the file."""
+    """Turns the parsed file into a CompiledMapping, collecting every problem with its place in the file."""
 
     def __init__(self, file: str) -> None:
         self.file = file
