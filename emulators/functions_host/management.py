@@ -24,6 +24,7 @@ from .status_view import decode_json, status_payload
 from .store import InstanceRow
 
 DEFAULT_PAGE_SIZE = 100
+MAX_INSTANCE_ID_LENGTH = 256
 REWIND_ONLY_FAILED = "The rewind operation is only supported on failed orchestration instances."
 _FORBIDDEN_KEY_CHARACTERS = set("/\\#?")
 
@@ -90,6 +91,9 @@ class Management:
 
     # ---- start, status, queries ----------------------------------------------------------------------------
     def start(self, name: str, instance_id: str | None, input_text: str | None) -> str:
+        """Start an orchestration; an explicit instance id must be one the extension accepts (ValueError)."""
+        if instance_id:
+            _check_instance_id(instance_id)
         return self.engine.start_instance(name, instance_id, input_text)
 
     def status(
@@ -234,8 +238,8 @@ class Management:
     def signal_entity(self, name: str, key: str, operation: str, input_text: str | None) -> None:
         if name.lower() not in self.engine.app.entities:
             raise UnknownFunctionError(self.engine.app.missing_function_message(name, "entity"))
-        if any(ch in _FORBIDDEN_KEY_CHARACTERS or ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in key):
-            raise ValueError("Entity keys must not contain /, \\, #, ?, or control characters.")
+        if _has_forbidden_character(key):
+            raise ValueError("entityKey (Parameter 'Entity keys must not contain /, \\, #, ?, or control characters.')")
         self.store.add_entity_op(
             entity_scheduler_id(name, key), {"name": operation, "input": input_text, "isSignal": True}
         )
@@ -269,6 +273,23 @@ class Management:
                 }
             )
         return Page(items, token)
+
+
+def _has_forbidden_character(text: str) -> bool:
+    return any(ch in _FORBIDDEN_KEY_CHARACTERS or ord(ch) < 32 or 127 <= ord(ch) < 160 for ch in text)
+
+
+def _check_instance_id(instance_id: str) -> None:
+    """The extension's StartNewAsync checks. Its ArgumentException (like the entity key check's) passes the
+    parameter name where the message goes, so .NET reports the texts below; they are kept as returned."""
+    if instance_id.startswith("@"):
+        raise ValueError("instanceId (Parameter 'Orchestration instance ids must not start with @.')")
+    if _has_forbidden_character(instance_id):
+        raise ValueError(
+            "instanceId (Parameter 'Orchestration instance ids must not contain /, \\, #, ?, or control characters.')"
+        )
+    if len(instance_id) > MAX_INSTANCE_ID_LENGTH:
+        raise ValueError(f"Instance ID lengths must not exceed {MAX_INSTANCE_ID_LENGTH} characters.")
 
 
 def _rewound(event: HistoryEvent) -> HistoryEvent:

@@ -117,7 +117,7 @@ class ManagementApi:
             return http_error(
                 400, "InstanceId does not match a valid orchestration instance.", exc, "System.ArgumentException"
             )
-        except UnknownFunctionError as exc:
+        except (UnknownFunctionError, ValueError) as exc:
             return http_error(400, ARGUMENTS_INCORRECT, exc, "System.ArgumentException")
         except InstanceExistsError as exc:
             # DTFx's OrchestrationAlreadyExistsException is not an ArgumentException: the extension answers 500.

@@ -52,6 +52,10 @@ def test_start_with_invalid_json_is_400_and_starts_nothing(functions_host_factor
     )
     assert (refused.status_code, refused.json()["Message"]) == (400, "Invalid JSON content")
     assert host.status("never") is None
+    for bad_id in ("@entity-like", "x" * 257):
+        refused_id = host.request("POST", f"{WEBHOOKS}/orchestrators/sequence_flow/{bad_id}", params=SYSTEM)
+        assert (refused_id.status_code, refused_id.json()["ExceptionType"]) == (400, "System.ArgumentException")
+    assert host.status("@entity-like") is None
     unknown = host.request("POST", f"{WEBHOOKS}/orchestrators/no_such_flow", params=SYSTEM)
     assert unknown.status_code == 400
     assert unknown.json()["ExceptionMessage"].startswith(
