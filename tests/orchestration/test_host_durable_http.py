@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ import pytest
 
 from emulators.functions_host import DEFAULT_SYSTEM_KEY
 from emulators.functions_host.history import EventType
+from emulators.functions_host.replay import ReplayProgram, UnsupportedActionError
 
 SYSTEM = {"code": DEFAULT_SYSTEM_KEY}
 
@@ -176,3 +178,27 @@ def test_managed_identity_token_source_adds_a_bearer_token_that_never_reaches_hi
     assert failed["runtimeStatus"] == "Failed"
     assert "AADSTS500011" in failed["output"]
     assert len(target.seen) == 1, "no request goes out without the token"
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (
+            {"asynchronousPatternEnabled": True},
+            "HTTP 202 polling by the host (asynchronousPatternEnabled) is a .NET-only",
+        ),
+        ({"retryOptions": {"maxNumberOfAttempts": 3}}, "HTTP retry options are a .NET-only feature"),
+        ({"tokenSource": {"kind": "Other", "resource": "x"}}, "the token source kind 'Other' is not supported"),
+    ],
+)
+def test_dotnet_only_request_options_fail_the_orchestration_at_the_call(extra, message):
+    # The Python SDK 1.x never sends these; a CallHttp action that does is refused where it is replayed.
+    action = {"actionType": 8, "httpRequest": {"method": "GET", "uri": "http://127.0.0.1:9/x", **extra}}
+    started = {
+        "EventType": EventType.EXECUTION_STARTED,
+        "EventId": -1,
+        "IsPlayed": False,
+        "Timestamp": "2026-01-01T00:00:00Z",
+    }
+    with pytest.raises(UnsupportedActionError, match=re.escape(message)):
+        ReplayProgram([action], "refused").run([started])
