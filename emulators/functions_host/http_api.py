@@ -64,30 +64,25 @@ class HttpFrontEnd:
         prefix = self.app.route_prefix
         api = self.api
         every = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+        # (path, handler, methods it answers; the extension answers any other method with 404, not 405)
+        durable: list[tuple[str, Callable[[Request, bool], Awaitable[Response]], frozenset[str] | None]] = [
+            ("/orchestrators/{name}", api.start, frozenset({"POST"})),
+            ("/orchestrators/{name}/{instance_id}", api.start, frozenset({"POST"})),
+            ("/instances", api.instances, None),
+            ("/instances/", api.instances, None),
+            ("/instances/{instance_id}", api.instance, None),
+            ("/instances/{instance_id}/raiseEvent/{event_name}", api.raise_event, frozenset({"POST"})),
+            ("/instances/{instance_id}/{operation}", api.operation, frozenset({"POST"})),
+            ("/entities", api.entities, None),
+            ("/entities/", api.entities, None),
+            ("/entities/{name}", api.entities, None),
+            ("/entities/{name}/{key}", api.entities, None),
+        ]
         routes = [Route("/admin/host/status", self._host_status, methods=["GET"])]
         for base, public in ((WEBHOOK_PREFIX, True), (RPC_PREFIX, False)):
             routes += [
-                Route(f"{base}/orchestrators/{{name}}", self._wrap(api.start, public), methods=["POST"]),
-                Route(
-                    f"{base}/orchestrators/{{name}}/{{instance_id}}", self._wrap(api.start, public), methods=["POST"]
-                ),
-                Route(f"{base}/instances", self._wrap(api.instances, public), methods=every),
-                Route(f"{base}/instances/", self._wrap(api.instances, public), methods=every),
-                Route(f"{base}/instances/{{instance_id}}", self._wrap(api.instance, public), methods=every),
-                Route(
-                    f"{base}/instances/{{instance_id}}/raiseEvent/{{event_name}}",
-                    self._wrap(api.raise_event, public),
-                    methods=["POST"],
-                ),
-                Route(
-                    f"{base}/instances/{{instance_id}}/{{operation}}",
-                    self._wrap(api.operation, public),
-                    methods=["POST"],
-                ),
-                Route(f"{base}/entities", self._wrap(api.entities, public), methods=every),
-                Route(f"{base}/entities/", self._wrap(api.entities, public), methods=every),
-                Route(f"{base}/entities/{{name}}", self._wrap(api.entities, public), methods=every),
-                Route(f"{base}/entities/{{name}}/{{key}}", self._wrap(api.entities, public), methods=every),
+                Route(f"{base}{path}", self._wrap(handler, public, allowed), methods=every)
+                for path, handler, allowed in durable
             ]
         routes.append(Route(f"/{prefix}/{{path:path}}" if prefix else "/{path:path}", self._app_route, methods=every))
         return Starlette(routes=routes)
@@ -137,11 +132,16 @@ class HttpFrontEnd:
         return False
 
     def _wrap(
-        self, handler: Callable[[Request, bool], Awaitable[Response]], public: bool
+        self,
+        handler: Callable[[Request, bool], Awaitable[Response]],
+        public: bool,
+        allowed: frozenset[str] | None = None,
     ) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
             if public and not self._authorised(request, "system"):
                 return Response(status_code=401)
+            if allowed is not None and request.method not in allowed:
+                return Response(status_code=404)
             return await handler(request, public)
 
         return endpoint

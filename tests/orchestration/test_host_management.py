@@ -56,6 +56,9 @@ def test_start_with_invalid_json_is_400_and_starts_nothing(functions_host_factor
         refused_id = host.request("POST", f"{WEBHOOKS}/orchestrators/sequence_flow/{bad_id}", params=SYSTEM)
         assert (refused_id.status_code, refused_id.json()["ExceptionType"]) == (400, "System.ArgumentException")
     assert host.status("@entity-like") is None
+    # Another method on a route the extension knows is 404 there, not 405.
+    assert host.request("GET", f"{WEBHOOKS}/orchestrators/sequence_flow", params=SYSTEM).status_code == 404
+    assert host.request("GET", instance_url("never", "/terminate"), params=SYSTEM).status_code == 404
     unknown = host.request("POST", f"{WEBHOOKS}/orchestrators/no_such_flow", params=SYSTEM)
     assert unknown.status_code == 400
     assert unknown.json()["ExceptionMessage"].startswith(
