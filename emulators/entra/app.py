@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from emulators.entra import control, graph_provisioning, graph_users, keyvault, login
+from emulators.entra import control, graph_authentication, graph_provisioning, graph_users, keyvault, login
 from emulators.entra.core import EmulatorCore
 from emulators.entra.responses import graph_error
 from emulators.entra.timeutil import iso, now
@@ -146,6 +146,7 @@ def build_app(core: EmulatorCore) -> ASGIApp:
         routes=[
             *control.routes,
             *graph_users.routes,
+            *graph_authentication.routes,
             *graph_provisioning.routes,
             *keyvault.routes,
             *login.routes,
