@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PURE_CORE := provisioning/events.py,provisioning/naming.py,provisioning/scim.py,provisioning/settings.py
 
-.PHONY: venv test test-slow lint typecheck demo serve bench infra-check clean
+.PHONY: venv test test-slow test-conformance lint typecheck demo serve bench infra-check clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,10 @@ test: lint typecheck
 
 test-slow: $(STAMP)
 	$(PY) -m pytest -m slow
+
+# Also part of `make test`: the emulators checked against Microsoft's SDKs, samples and published schemas.
+test-conformance: $(STAMP)
+	$(PY) -m pytest tests/conformance
 
 infra-check: $(STAMP)
 	$(PY) -m pytest tests/infra

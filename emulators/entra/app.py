@@ -7,6 +7,7 @@ injects random Graph 429/503 faults, and records every call for ``/_emulator/sta
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from starlette.applications import Starlette
@@ -76,6 +77,12 @@ class FrontDoor:
         if surface == "control":
             await self.app(scope, receive, send)
             return
+        if surface == "graph" and "//" in path:
+            # Graph treats empty path segments as absent: msgraph-sdk (kiota-http >= 1.9.4) joins its base URL
+            # "https://graph.microsoft.com/v1.0/" and "/users" into ".../v1.0//users" in its default setup.
+            path = re.sub("/{2,}", "/", path)
+            raw_path = re.sub(b"/{2,}", b"/", scope.get("raw_path") or path.encode())
+            scope = {**scope, "path": path, "raw_path": raw_path}
         status_seen = 0
 
         async def recording_send(message: Message) -> None:
