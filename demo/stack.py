@@ -38,6 +38,7 @@ PRODUCT_SETTINGS: dict[str, str] = {
 
 FUNCTION_KEY = "local-function-key"
 APP_REGISTRATION_VARIABLES = frozenset({APP_CLIENT_ID_VARIABLE, APP_CLIENT_SECRET_VARIABLE})
+SHELL_APP_CREDENTIALS = ("AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET")
 
 
 @dataclass
@@ -161,7 +162,9 @@ def start_host_subprocess(
     """
     env = product_env(entra, settings)
     seed_sender_mailbox(entra, env["MAIL_SENDER"])
-    child_env = {**os.environ, **env}
+    # A developer shell's app credentials must not change which identity the app signs in with.
+    inherited = {key: value for key, value in os.environ.items() if key not in SHELL_APP_CREDENTIALS}
+    child_env = {**inherited, **env}
     return start_host_process(
         state_dir,
         app_dir=REPO_ROOT,
