@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from emulators.entra.testing import EntraEmulator
+from emulators.entra.testing import APP_CLIENT_ID_VARIABLE, APP_CLIENT_SECRET_VARIABLE, EntraEmulator
 from emulators.functions_host import FunctionsHost, ScaledClock
 from emulators.functions_host.process import HostProcess, start_host_process
 
@@ -37,6 +37,8 @@ PRODUCT_SETTINGS: dict[str, str] = {
 """What a platform team would set in Azure (minus secrets: the managed identity needs none)."""
 
 FUNCTION_KEY = "local-function-key"
+APP_REGISTRATION_VARIABLES = frozenset({APP_CLIENT_ID_VARIABLE, APP_CLIENT_SECRET_VARIABLE})
+SHELL_APP_CREDENTIALS = ("AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET")
 
 
 @dataclass
@@ -72,13 +74,10 @@ class Stack:
 
 def product_env(entra: EntraEmulator, overrides: Mapping[str, str] | None = None) -> dict[str, str]:
     """The app's environment: production settings plus the emulator's proxy/CA/managed-identity variables."""
-    env = {**entra.env, **PRODUCT_SETTINGS, **(overrides or {})}
-    # The product reads the client secret from Key Vault, never from the environment.
-    env.pop("AZURE_CLIENT_SECRET", None)
-    if env.get("GRAPH_AUTH", "managed_identity") == "managed_identity" and not (overrides or {}).get("AZURE_CLIENT_ID"):
-        # The emulator's default app id is for the client-secret option; the managed identity is system-assigned.
-        env.pop("AZURE_CLIENT_ID", None)
-    return env
+    # The emulator's environment works unchanged; only the app registration's credentials stay out: the
+    # product reads a client secret from Key Vault, never from the environment.
+    platform = {key: value for key, value in entra.env.items() if key not in APP_REGISTRATION_VARIABLES}
+    return {**platform, **PRODUCT_SETTINGS, **(overrides or {})}
 
 
 @contextmanager
@@ -163,10 +162,9 @@ def start_host_subprocess(
     """
     env = product_env(entra, settings)
     seed_sender_mailbox(entra, env["MAIL_SENDER"])
-    child_env = {**os.environ, **env}
-    for key in ("AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET"):  # product_env dropped them for the managed identity
-        if key not in env:
-            child_env.pop(key, None)
+    # A developer shell's app credentials must not change which identity the app signs in with.
+    inherited = {key: value for key, value in os.environ.items() if key not in SHELL_APP_CREDENTIALS}
+    child_env = {**inherited, **env}
     return start_host_process(
         state_dir,
         app_dir=REPO_ROOT,

@@ -160,7 +160,7 @@ param terminationLocalTime string = '18:00'
 @description('REVOKE_SESSIONS: Revoke sign-in sessions after a termination is provisioned.')
 param revokeSessions string = 'true'
 
-@description('BULK_CALLS_PER_5S: Client-side pace of bulkUpload calls per 5 seconds (platform maximum 40).')
+@description('BULK_CALLS_PER_5S: Client-side pace of bulkUpload calls in any 5 seconds; deliberately conservative (Microsoft documents 40 per 5 s and, in the API reference, 40 per second).')
 param bulkCallsPer5s string = '40'
 
 @description('BULK_DAILY_CALL_QUOTA: bulkUpload calls per UTC day (2000 with Entra ID P1/P2, 6000 with ID Governance).')
