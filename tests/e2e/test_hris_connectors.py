@@ -18,6 +18,7 @@ import pytest
 
 from demo.stack import HRIS_SECRETS, HRIS_SETTINGS, Stack, connect_hris, running_stack, wait_until
 from emulators.entra.testing import FAST_CONFIG, EntraEmulator
+from emulators.functions_host.management import InstanceQuery
 from emulators.hris.testing import HrisEmulator
 from tests.e2e.helpers import secret_leaks
 
@@ -87,7 +88,7 @@ def answers(hris: HrisEmulator, vendor: str, timeout: float = 30) -> list[dict[s
 
 def runs(stack: Stack) -> list[dict[str, Any]]:
     """Every hris_notification run the host knows, with its status and output."""
-    return stack.host.engine.query(None, None, None, "hr-intake-", False)
+    return stack.host.management.query(InstanceQuery(prefix="hr-intake-", show_input=False, page_size=1000)).items
 
 
 def wait_runs_done(stack: Stack, count: int, timeout: float = 120) -> list[dict[str, Any]]:
@@ -153,7 +154,8 @@ def hire_in(hris: HrisEmulator, vendor: str = "bamboohr", employee_id: str = "47
 
 
 def event_instances(stack: Stack) -> list[dict[str, Any]]:
-    return [row for row in stack.host.engine.query(None, None, None, "hr-", False) if row["name"] == "hr_event"]
+    page = stack.host.management.query(InstanceQuery(prefix="hr-", show_input=False, page_size=1000))
+    return [row for row in page.items if row["name"] == "hr_event"]
 
 
 def bulk_calls(stack: Stack) -> int:
