@@ -7,7 +7,7 @@ never carry a token or a pass.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from itertools import islice
 from typing import Any
@@ -112,9 +112,9 @@ def account_profile(graph: GraphClient, object_id: str) -> dict[str, Any] | None
     return graph.get_user(object_id, select=USER_SELECT)
 
 
-def name_candidates(policy: naming.NamePolicy, employee: dict[str, Any], *, limit: int) -> dict[str, Any]:
-    """The first `limit` generated candidates, best first, with the generator's warnings (no Graph call)."""
-    generated = naming.candidates(
+def _generated(policy: naming.NamePolicy, employee: dict[str, Any]) -> Iterator[naming.NameCandidate]:
+    """The employee's name candidates in pattern order (lazy: the naming core can generate many)."""
+    return naming.candidates(
         employee.get("givenName"),
         employee.get("familyName"),
         policy,
@@ -122,6 +122,11 @@ def name_candidates(policy: naming.NamePolicy, employee: dict[str, Any], *, limi
         middle_name=employee.get("middleName"),
         fallback_seed=employee.get("employeeId"),
     )
+
+
+def name_candidates(policy: naming.NamePolicy, employee: dict[str, Any], *, limit: int) -> dict[str, Any]:
+    """The first `limit` generated candidates, best first, with the generator's warnings (no Graph call)."""
+    generated = _generated(policy, employee)
     found = list(islice(generated, limit))
     warnings: list[str] = []
     for candidate in found:
@@ -179,14 +184,7 @@ def find_free_names(
     Reservations by other running events are checked by the orchestrator (entities); this only asks Entra.
     """
     excluded = {value.lower() for value in exclude}
-    generated = naming.candidates(
-        employee.get("givenName"),
-        employee.get("familyName"),
-        policy,
-        preferred_given_name=employee.get("preferredGivenName"),
-        middle_name=employee.get("middleName"),
-        fallback_seed=employee.get("employeeId"),
-    )
+    generated = _generated(policy, employee)
     free: list[dict[str, Any]] = []
     warnings: list[str] = []
     for candidate in islice(generated, max_checks):

@@ -35,6 +35,8 @@ from provisioning.events import (
     sanitize_instance_id,
 )
 from provisioning.graph import GraphError
+from provisioning.intake import registry as intake_registry
+from provisioning.intake.mapping import MappingLoadError, load_configured
 from provisioning.problems import Problem
 from provisioning.settings import Settings, SettingsError
 from provisioning.telemetry import log_event
@@ -58,27 +60,8 @@ async def submit_event(req: func.HttpRequest, client: df.DurableOrchestrationCli
         settings = _settings()
         body = await _signed_body(req, settings, client)
         event = parse_event(_json(body))
-        instance_id = sanitize_instance_id(event.event_id)
-        existing = await client.get_status(instance_id)
-        if _blocks_resubmission(existing):
-            return _accepted_response(req, instance_id, event.event_id, _stage(existing), status_code=200)
-        event_input = {"event": event.to_json(), "options": workflow_options(settings).to_dict()}
-        try:
-            await client.start_new(c.HR_EVENT, instance_id, event_input)
-        except Exception:  # a concurrent POST of the same eventId won the race: report that run
-            existing = await client.get_status(instance_id)
-            if not existing:
-                raise
-            return _accepted_response(req, instance_id, event.event_id, _stage(existing), status_code=200)
-        log_event(
-            logger,
-            "accepted",
-            instance_id=instance_id,
-            event_id=event.event_id,
-            employee_id=event.employee.employee_id,
-            event_type=event.type,
-        )
-        return _accepted_response(req, instance_id, event.event_id, "accepted", status_code=202)
+        instance_id, stage, started = await start_event(client, event, settings)
+        return _accepted_response(req, instance_id, event.event_id, stage, status_code=202 if started else 200)
     except Problem as problem:
         return problem.response()
     except EventValidationError as invalid:
@@ -263,10 +246,13 @@ def _health_report() -> tuple[dict[str, Any], int]:
         problems.append(f"Graph token could not be acquired ({type(error).__name__})")
         summary.append("Graph token could not be acquired")
     if rt.secrets is not None:
-        for purpose, name in (
+        secrets_to_read = (
             ("Graph client secret", settings.graph_client_secret_name),
             ("request signing secret", settings.hr_signing_secret_name),
-        ):
+            ("mapped webhook secret", settings.mapped_webhook_secret_name),
+            *(("HR system connector secret", name) for name in intake_registry.secret_names(settings)),
+        )
+        for purpose, name in secrets_to_read:
             if not name:
                 continue
             try:
@@ -278,12 +264,49 @@ def _health_report() -> tuple[dict[str, Any], int]:
     template_problems = rt.notifier.template_problems()
     problems += template_problems
     summary += ["an email template does not compile"] if template_problems else []
+    if settings.mapped_webhook_mapping_file:
+        try:
+            load_configured(settings.mapped_webhook_mapping_file)
+        except MappingLoadError as invalid:
+            problems += invalid.lines()
+            summary.append("the mapped webhook's mapping file is invalid")
     checks["settings"] = settings.public_summary()
     status = "ok" if not problems else "unhealthy"
     return {"status": status, "problems": problems, "summary": summary, "checks": checks}, 200 if not problems else 503
 
 
 # -- request handling --------------------------------------------------------------------------------------------
+
+
+async def start_event(
+    client: df.DurableOrchestrationClient, event: HrEvent, settings: Settings
+) -> tuple[str, str, bool]:
+    """Start `event`'s orchestration unless its eventId already has a run that has not failed.
+
+    Returns the instance id, its stage ("accepted" when started now) and whether this call started it. Every route
+    that turns HR input into events starts them here, so idempotency by eventId is the same for all of them.
+    """
+    instance_id = sanitize_instance_id(event.event_id)
+    existing = await client.get_status(instance_id)
+    if _blocks_resubmission(existing):
+        return instance_id, _stage(existing), False
+    event_input = {"event": event.to_json(), "options": workflow_options(settings).to_dict()}
+    try:
+        await client.start_new(c.HR_EVENT, instance_id, event_input)
+    except Exception:  # a concurrent request for the same eventId won the race: report that run
+        existing = await client.get_status(instance_id)
+        if not existing:
+            raise
+        return instance_id, _stage(existing), False
+    log_event(
+        logger,
+        "accepted",
+        instance_id=instance_id,
+        event_id=event.event_id,
+        employee_id=event.employee.employee_id,
+        event_type=event.type,
+    )
+    return instance_id, "accepted", True
 
 
 def _settings() -> Settings:
@@ -294,13 +317,24 @@ def _settings() -> Settings:
         raise Problem(503, "Service misconfigured", "The app settings are invalid; see /api/health.") from None
 
 
+def _body(req: func.HttpRequest) -> bytes:
+    """A JSON body: its size checked (before it is read, when declared), then its media type."""
+    body = request_auth.read_body(req)
+    _require_json(req)
+    return body
+
+
+def _require_json(req: func.HttpRequest) -> None:
+    content_type = (req.headers.get("Content-Type") or "").split(";", 1)[0].strip().lower()
+    if content_type != "application/json" and not content_type.endswith("+json"):
+        raise Problem(415, "Unsupported media type", "Send the event as application/json.")
+
+
 async def _signed_body(req: func.HttpRequest, settings: Settings, client: df.DurableOrchestrationClient) -> bytes:
     """The JSON body of a submission or preview, once its size, signature and media type are checked."""
     body = request_auth.read_body(req)
     await request_auth.verify_signature(req, settings, body, client)
-    content_type = (req.headers.get("Content-Type") or "").split(";", 1)[0].strip().lower()
-    if content_type != "application/json" and not content_type.endswith("+json"):
-        raise Problem(415, "Unsupported media type", "Send the event as application/json.")
+    _require_json(req)
     return body
 
 

@@ -34,7 +34,7 @@ from provisioning.problems import Problem
 from provisioning.settings import Settings
 from provisioning.telemetry import log_event
 
-__all__ = ["approver", "read_body", "verify_signature"]
+__all__ = ["approver", "declared_too_large", "read_body", "verify_signature"]
 
 logger = logging.getLogger("provisioning.http")
 
@@ -49,13 +49,18 @@ def read_body(req: func.HttpRequest) -> bytes:
     The Functions host has buffered the body by the time the worker sees it; FUNCTIONS_REQUEST_BODY_SIZE_LIMIT
     (set by the Bicep) bounds that, and this check bounds what the app copies, decodes and parses.
     """
-    declared = (req.headers.get("Content-Length") or "").strip()
-    if declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+    if declared_too_large(req):
         raise Problem(413, "Body too large", f"The request body exceeds {MAX_BODY_BYTES} bytes.")
     body = req.get_body() or b""
     if len(body) > MAX_BODY_BYTES:
         raise Problem(413, "Body too large", f"The request body exceeds {MAX_BODY_BYTES} bytes.")
     return body
+
+
+def declared_too_large(req: func.HttpRequest) -> bool:
+    """Whether the request declares (Content-Length) a body over the limit, known before reading it."""
+    declared = (req.headers.get("Content-Length") or "").strip()
+    return declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY_BYTES
 
 
 async def verify_signature(

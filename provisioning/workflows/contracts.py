@@ -15,6 +15,7 @@ HR_EVENT: Final = "hr_event"
 HR_BATCH: Final = "hr_batch"
 BULK_UPLOADER: Final = "bulk_uploader"
 SIGNATURE_GUARD: Final = "signature_guard"
+HRIS_NOTIFICATION: Final = "hris_notification"
 
 # Activities
 PREFLIGHT: Final = "preflight"
@@ -32,6 +33,9 @@ ISSUE_FIRST_CREDENTIAL: Final = "issue_first_credential"
 GET_USER_DETAILS: Final = "get_user_details"
 REVOKE_SESSIONS: Final = "revoke_sign_in_sessions"
 SEND_NOTIFICATION: Final = "send_notification"
+FETCH_HR_EVENT: Final = "fetch_hr_event"
+WRITE_BACK_TO_HR: Final = "write_back_to_hr"
+GET_INSTANCE_STATE: Final = "get_instance_state"
 
 # Entities
 NAME_RESERVATION: Final = "name_reservation"
@@ -68,6 +72,7 @@ SIGNATURE_INSTANCE_PREFIX: Final = "sig-"
 # Stages shown in custom status (product.md §6), in the order a hire passes through them.
 STAGES: Final = (
     "accepted",
+    "fetching",
     "scheduled",
     "held",
     "resolving",
@@ -78,6 +83,7 @@ STAGES: Final = (
     "awaiting-sync",
     "credential",
     "notifying",
+    "writing-back",
     "completed",
     "failed",
     "cancelled",

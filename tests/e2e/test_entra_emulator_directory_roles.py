@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 import httpx
 import pytest
-from azure.identity import ClientSecretCredential
 
 from emulators.entra.memberships import BUILT_IN_ROLES
-from emulators.entra.testing import EntraEmulator
+from emulators.entra.testing import EntraEmulator, app_credential
 
 pytestmark = pytest.mark.e2e
 GLOBAL_ADMIN = BUILT_IN_ROLES["Global Administrator"]
@@ -27,11 +25,8 @@ def _values(response: httpx.Response) -> list[dict[str, Any]]:
 
 
 def _with_roles(entra: EntraEmulator, roles: list[str]) -> httpx.Client:
-    entra.control.configure(appRoles={os.environ["AZURE_CLIENT_ID"]: roles})
-    credential = ClientSecretCredential(
-        os.environ["AZURE_TENANT_ID"], os.environ["AZURE_CLIENT_ID"], os.environ["AZURE_CLIENT_SECRET"]
-    )
-    token = credential.get_token("https://graph.microsoft.com/.default").token
+    entra.control.configure(appRoles={entra.env["EMULATOR_APP_CLIENT_ID"]: roles})
+    token = app_credential(entra.env).get_token("https://graph.microsoft.com/.default").token
     return httpx.Client(
         base_url="https://graph.microsoft.com/v1.0", headers={"Authorization": f"Bearer {token}"}, timeout=30
     )
