@@ -4,8 +4,11 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PURE_CORE := provisioning/events.py,provisioning/naming.py,provisioning/scim.py,provisioning/settings.py
+# The AD behind the emulated provisioning agent for demo/serve/bench: memory (default) or samba (a real Samba AD DC).
+AD ?= memory
+export AD
 
-.PHONY: venv test test-slow lint typecheck demo serve bench infra-check clean
+.PHONY: venv test test-ad test-slow lint typecheck demo serve bench infra-check ad-shell clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -22,9 +25,16 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(PY) -m mypy
 
+# Includes the AD tier (-m ad, about 30 s) when Samba is installed; says so either way.
 test: lint typecheck
-	$(PY) -m pytest -m "not slow" --cov --cov-report=
+	@$(PY) -m emulators.entra.ad.check
+	AD=memory $(PY) -m pytest -m "not slow" --cov --cov-report=
 	$(PY) -m coverage report --include="$(PURE_CORE)" --fail-under=90
+
+# The AD tier alone: the product's AD scenarios against a real Samba AD DC over LDAPS.
+test-ad: $(STAMP)
+	@$(PY) -m emulators.entra.ad.check
+	$(PY) -m pytest -m ad
 
 test-slow: $(STAMP)
 	$(PY) -m pytest -m slow
@@ -40,6 +50,10 @@ demo: $(STAMP)
 
 serve: $(STAMP)
 	$(PY) -m demo --serve
+
+# A Samba AD DC on loopback (the same template the AD tier uses) and the ldapsearch line to look at it.
+ad-shell: $(STAMP)
+	$(PY) -m emulators.entra.ad
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .coverage

@@ -7,6 +7,7 @@ per employee, orchestration history events per employee, and the wall time.
 
     python -m benchmarks.batch            # N = 50 and 500
     python -m benchmarks.batch --n 2000   # the big one
+    python -m benchmarks.batch --n 500 --ad samba   # the agent writes to a real Samba AD over LDAPS
 """
 
 from __future__ import annotations
@@ -134,8 +135,8 @@ def default_time_scale(hires: int) -> float:
     return TIME_SCALE if hires <= 500 else max(5.0, TIME_SCALE * 500 / hires)
 
 
-def run(hires: int, *, time_scale: float | None = None, timeout: float = 1800.0) -> BatchFigures:
-    """Run one batch of `hires` hires on a fresh stack and return its figures."""
+def run(hires: int, *, time_scale: float | None = None, timeout: float = 1800.0, ad: str = "memory") -> BatchFigures:
+    """Run one batch of `hires` hires on a fresh stack (AD in memory or in Samba) and return its figures."""
     scale = time_scale or default_time_scale(hires)
     run_tag = f"{hires}-{int(time.time())}"
     events = [hire_event(run_tag, index) for index in range(hires)]
@@ -143,7 +144,7 @@ def run(hires: int, *, time_scale: float | None = None, timeout: float = 1800.0)
     with (
         tempfile.TemporaryDirectory() as state_dir,
         running_stack(
-            Path(state_dir), time_scale=scale, clock_start=CLOCK_START, entra_config=INSTANT_PIPELINE
+            Path(state_dir), time_scale=scale, clock_start=CLOCK_START, entra_config=INSTANT_PIPELINE, ad=ad
         ) as stack,
     ):
         stack.entra.control.seed_user("synced", **MANAGER)
@@ -260,11 +261,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--time-scale", type=float, help="host clock speed-up (default x60 up to 500 hires, slower above)"
     )
+    parser.add_argument("--ad", choices=("memory", "samba"), default="memory", help="AD backend behind the agent")
     args = parser.parse_args(argv)
     quiet_deferred_event_warning()
     for hires in args.n or DEFAULT_SIZES:
-        figures = run(hires, time_scale=args.time_scale)
-        print_rows(f"batch of {hires} hires (emulator delays 0)", report(figures))
+        figures = run(hires, time_scale=args.time_scale, ad=args.ad)
+        print_rows(f"batch of {hires} hires (emulator delays 0, AD {args.ad})", report(figures))
 
 
 if __name__ == "__main__":

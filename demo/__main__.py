@@ -21,6 +21,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from demo.stack import FUNCTION_KEY, Stack, running_stack
+from emulators.entra.ad.runner import ldapsearch_hint
 
 console = Console(width=None if Console().is_terminal else 130)
 
@@ -222,8 +223,9 @@ def run_demo(args: argparse.Namespace) -> int:
 
 def summary(stack: Stack, rows: dict[str, dict[str, Any]], seconds: float) -> None:
     state = stack.entra.control.state()
-    ad = Table(title="On-prem Active Directory (written by the provisioning agent)")
-    for column in ("employeeID", "sAMAccountName", "userPrincipalName", "title", "department", "enabled"):
+    where = "read over LDAPS from the Samba domain controller" if stack.directory else "the emulator's in-memory AD"
+    ad = Table(title=f"On-prem Active Directory (written by the provisioning agent; {where})")
+    for column in ("employeeID", "sAMAccountName", "userPrincipalName", "title", "department", "enabled", "DN"):
         ad.add_column(column)
     for user in sorted(state["adUsers"], key=lambda u: str(u.get("employeeId"))):
         ad.add_row(
@@ -233,6 +235,7 @@ def summary(stack: Stack, rows: dict[str, dict[str, Any]], seconds: float) -> No
             str(user.get("jobTitle") or ""),
             str(user.get("department") or ""),
             "yes" if user.get("accountEnabled") else "[red]no[/]",
+            str(user.get("distinguishedName") or ""),
         )
     entra = Table(title="Entra ID (after Entra Connect sync)")
     for column in ("employeeId", "userPrincipalName", "manager", "synced", "enabled"):
@@ -281,6 +284,9 @@ def summary(stack: Stack, rows: dict[str, dict[str, Any]], seconds: float) -> No
         f"{len(state['temporaryAccessPasses'])} Temporary Access Pass(es) issued and mailed (never shown here). "
         f"Finished in {seconds:.1f} s."
     )
+    if stack.directory is not None:
+        console.print("Look at the directory yourself while it runs (make serve AD=samba keeps it up):")
+        console.print(ldapsearch_hint(stack.directory), soft_wrap=True)
 
 
 def run_serve(args: argparse.Namespace) -> int:
@@ -293,6 +299,9 @@ def run_serve(args: argparse.Namespace) -> int:
         console.print(f"Health:         {stack.api}/health")
         console.print(f"Entra emulator: https://127.0.0.1:{stack.entra.port}/_emulator/state")
         console.print(f"State:          {workdir}")
+        if stack.directory is not None:
+            console.print(f"AD (Samba):     {stack.directory.access.url}  base {stack.directory.access.base_dn}")
+            console.print(ldapsearch_hint(stack.directory), soft_wrap=True)
         console.print("Environment of the app:")
         for key in ("HTTPS_PROXY", "NO_PROXY", "SSL_CERT_FILE", "IDENTITY_ENDPOINT", "PROVISIONING_API_ENDPOINT"):
             console.print(f"  {key}={stack.settings[key]}")

@@ -50,8 +50,10 @@ def person(ldap: Connection, employee_id: str) -> dict[str, Any] | None:
     if not ldap.entries:
         return None
     [entry] = ldap.entries
-    values = {name: (value[0] if isinstance(value, list) and value else value) for name, value in
-              entry.entry_attributes_as_dict.items()}
+    values = {
+        name: (value[0] if isinstance(value, list) and value else value)
+        for name, value in entry.entry_attributes_as_dict.items()
+    }
     return {"dn": entry.entry_dn, **values}
 
 

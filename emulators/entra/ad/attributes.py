@@ -36,7 +36,9 @@ GRAPH_TO_LDAP: dict[str, str] = {
     "officeLocation": "physicalDeliveryOfficeName",
     "employeeHireDate": "msDS-cloudExtensionAttribute1",  # docs/deploy.md suggests this for HireDate
     "employeeLeaveDateTime": "msDS-cloudExtensionAttribute2",
+    "proxyAddresses": "proxyAddresses",  # multi-valued on both sides
 }
+MULTI_VALUED = frozenset({"proxyAddresses"})
 LDAP_TO_GRAPH = {ldap.lower(): graph for graph, ldap in GRAPH_TO_LDAP.items()}
 
 #: userAccountControl flags (MS-ADTS 2.2.16).
@@ -62,6 +64,10 @@ def ldap_values(props: dict[str, Any]) -> dict[str, Any]:
         ldap_name = GRAPH_TO_LDAP.get(graph_name)
         if ldap_name is None or value is None:
             continue
+        if graph_name in MULTI_VALUED:
+            if value:
+                values[ldap_name] = [str(item) for item in value]
+            continue
         first = value[0] if isinstance(value, list) and value else value
         if first in (None, []):
             continue
@@ -75,6 +81,9 @@ def graph_values(attributes: dict[str, Any]) -> dict[str, Any]:
     for name, raw in attributes.items():
         graph_name = LDAP_TO_GRAPH.get(name.lower())
         if graph_name is None:
+            continue
+        if graph_name in MULTI_VALUED:
+            props[graph_name] = [str(item) for item in (raw if isinstance(raw, list) else [raw])]
             continue
         value = raw[0] if isinstance(raw, list) and raw else raw
         if value in (None, []):

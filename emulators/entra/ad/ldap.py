@@ -187,10 +187,10 @@ class LdapDirectory:
         uac = int(_first(attributes.get("userAccountControl")) or UF_NORMAL_ACCOUNT)
         user: dict[str, Any] = {
             "id": guid_string(attributes["objectGUID"]),
-            **graph_values(attributes),
             "accountEnabled": not uac & UF_ACCOUNTDISABLE,
             "distinguishedName": entry["dn"],
             "proxyAddresses": [],
+            **graph_values(attributes),
             "_usn": int(_first(attributes.get("uSNChanged")) or 0),
         }
         created = str(_first(attributes.get("whenCreated")) or "")
@@ -282,7 +282,7 @@ class LdapDirectory:
         dn = str(user["distinguishedName"])
         modifications: dict[str, list[tuple[str, list[Any]]]] = {}
         for ldap_name, value in ldap_values(changes).items():
-            modifications[ldap_name] = [(MODIFY_REPLACE, [value])]
+            modifications[ldap_name] = [(MODIFY_REPLACE, value if isinstance(value, list) else [value])]
         if "accountEnabled" in changes:
             current = self._search("(objectClass=user)", base=dn, scope=BASE, agent=True)
             uac = int(_first(current[0]["attributes"].get("userAccountControl")) or UF_NORMAL_ACCOUNT) if current else 0

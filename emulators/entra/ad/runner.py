@@ -62,7 +62,7 @@ def ldapsearch_hint(controller: SambaDomainController) -> str:
     access = controller.access
     return (
         f"LDAPTLS_CACERT={access.ca_path} ldapsearch -H {access.url} -x -D '{access.admin_user}' "
-        f"-w '{access.admin_password}' -b '{access.base_dn}' "
+        f"-y {access.admin_password_file} -b '{access.base_dn}' "
         "'(&(objectCategory=person)(employeeID=*))' sAMAccountName userPrincipalName employeeID "
         "userAccountControl manager uSNChanged"
     )

@@ -70,6 +70,11 @@ class DirectoryAccess:
     def url(self) -> str:
         return f"ldaps://{self.host}:{self.port}"
 
+    @property
+    def admin_password_file(self) -> Path:
+        """The admin password in a 0600 file (``ldapsearch -y``), so it need not appear on a command line."""
+        return self.ca_path.parent / "admin.pw"
+
 
 def missing_tools() -> list[str]:
     """The Samba programs this module needs that are not on this machine (empty when all are)."""
@@ -328,6 +333,8 @@ class SambaDomainController:
             admin_user=f"Administrator@{self.domain}",
             admin_password=meta["adminPassword"],
         )
+        self._access.admin_password_file.write_text(meta["adminPassword"])
+        self._access.admin_password_file.chmod(0o600)
         self._wait_until_ready(timeout)
 
     def _issue_certificate(self) -> Path:
