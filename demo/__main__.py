@@ -285,8 +285,10 @@ def summary(stack: Stack, rows: dict[str, dict[str, Any]], seconds: float) -> No
         f"Finished in {seconds:.1f} s."
     )
     if stack.directory is not None:
-        console.print("Look at the directory yourself while it runs (make serve AD=samba keeps it up):")
-        console.print(ldapsearch_hint(stack.directory), soft_wrap=True)
+        console.print(
+            "The Samba directory stops with the demo: `make serve AD=samba` keeps one up and prints the ldapsearch "
+            "line to look at it; `make ad-shell` starts an empty one."
+        )
 
 
 def run_serve(args: argparse.Namespace) -> int:

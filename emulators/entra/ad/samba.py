@@ -318,7 +318,6 @@ class SambaDomainController:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
-                start_new_session=True,
             )
         finally:
             log.close()
