@@ -323,6 +323,13 @@ class EmulatorCore:
             self.state.entra.put(entra_user)
             self.state.sync_joins[str(ad_user["id"])] = str(entra_user["id"])
         else:
+            changed = {
+                key: value
+                for key, value in values.items()
+                if key != "onPremisesLastSyncDateTime" and existing.get(key) != value
+            }
+            if not changed:
+                return existing  # nothing to export: Connect sync leaves an unchanged object alone
             entra_user = self.state.entra.update(existing["id"], values)
         self.state.mark_dirty()
         return entra_user
