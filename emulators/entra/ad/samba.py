@@ -144,7 +144,7 @@ def ensure_template(state_root: Path, domain: str) -> Path:
     require_samba()
     name = f"samba-template-{domain}-{samba_version().replace(' ', '_')}-r{RECIPE_VERSION}"
     final = Path(state_root).resolve() / name
-    with _locked(final.with_suffix(".lock")):
+    with _locked(final.parent / f"{final.name}.lock"):
         if (final / "ready").exists():
             return final
         shutil.rmtree(final, ignore_errors=True)
