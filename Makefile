@@ -4,6 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PURE_CORE := provisioning/events.py,provisioning/naming.py,provisioning/scim.py,provisioning/settings.py
+# Where HR data enters: the mapping language and the webhooks (each a coverage gate of its own).
+INTAKE := provisioning/intake/*.py,provisioning/intake/mapping/*.py
 # The AD behind the emulated provisioning agent for demo/serve/bench: memory (default) or samba (a real Samba AD DC).
 AD ?= memory
 export AD
@@ -30,6 +32,7 @@ test: lint typecheck
 	@$(PY) -m emulators.entra.ad.check
 	AD=memory $(PY) -m pytest -m "not slow" --cov --cov-report=
 	$(PY) -m coverage report --include="$(PURE_CORE)" --fail-under=90
+	$(PY) -m coverage report --include="$(INTAKE)" --fail-under=90
 
 # The AD tier alone: the product's AD scenarios against a real Samba AD DC over LDAPS.
 test-ad: $(STAMP)

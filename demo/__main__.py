@@ -294,9 +294,13 @@ def summary(stack: Stack, rows: dict[str, dict[str, Any]], seconds: float) -> No
 def run_serve(args: argparse.Namespace) -> int:
     workdir = Path(args.state_dir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
-    with running_stack(workdir, time_scale=args.time_scale, entra_config=EMULATOR_DELAYS, port=args.port) as stack:
+    mapped = {"MAPPED_WEBHOOK_MAPPING_FILE": "examples/mappings/successfactors.yaml"}
+    with running_stack(
+        workdir, time_scale=args.time_scale, entra_config=EMULATOR_DELAYS, port=args.port, settings=mapped
+    ) as stack:
         seed(stack)
         console.print(f"API:            {stack.api}  (x-functions-key: {FUNCTION_KEY})")
+        console.print(f"Mapped webhook: {stack.api}/hris/mapped  (examples/mappings/successfactors.yaml)")
         console.print(f"Status:         {stack.api}/hr-events/{{id}}")
         console.print(f"Health:         {stack.api}/health")
         console.print(f"Entra emulator: https://127.0.0.1:{stack.entra.port}/_emulator/state")

@@ -115,7 +115,7 @@ param azureClientId string = ''
 @description('AZURE_TENANT_ID: Tenant id or domain for GRAPH_AUTH=client_secret. Empty = this deployment\'s tenant.')
 param azureTenantId string = ''
 
-@description('KEY_VAULT_URL: Key Vault URL holding the Graph client secret and/or the HR signing secret. Empty = the vault this template creates.')
+@description('KEY_VAULT_URL: Key Vault URL holding the Graph client secret, the HR signing secret and the mapped webhook\'s secret. Empty = the vault this template creates.')
 param keyVaultUrl string = ''
 
 @description('GRAPH_CLIENT_SECRET_NAME: Key Vault secret holding the Graph client secret; required for client_secret.')
@@ -204,6 +204,24 @@ param provisioningPollMaxSeconds string = '300'
 
 @description('TASKHUB_NAME: Durable Functions task hub name (host.json uses %TASKHUB_NAME%).')
 param taskhubName string = 'hrprovisioning'
+
+@description('MAPPED_WEBHOOK_MAPPING_FILE: Mapping file (.yaml, .yml or .json; relative to the app root or absolute) that turns what an HR system posts to POST /api/hris/mapped into HR events (docs/mapping.md); empty = the route answers 404.')
+param mappedWebhookMappingFile string = ''
+
+@description('MAPPED_WEBHOOK_AUTH: How POST /api/hris/mapped checks the sender besides the function key: none, hmac (HMAC-SHA256 of \'<timestamp>.<body>\'), token (shared token in a header) or basic (HTTP basic user:password).')
+param mappedWebhookAuth string = 'none'
+
+@description('MAPPED_WEBHOOK_SECRET_NAME: Key Vault secret for MAPPED_WEBHOOK_AUTH: the HMAC key, the token, or user:password for basic.')
+param mappedWebhookSecretName string = ''
+
+@description('MAPPED_WEBHOOK_SIGNATURE_HEADER: Header carrying the hex (optionally sha256=) or base64 HMAC-SHA256 signature (MAPPED_WEBHOOK_AUTH=hmac).')
+param mappedWebhookSignatureHeader string = 'X-HR-Signature'
+
+@description('MAPPED_WEBHOOK_TIMESTAMP_HEADER: Header carrying the signed unix-seconds timestamp (hmac); accepted within SIGNATURE_TOLERANCE_SECONDS.')
+param mappedWebhookTimestampHeader string = 'X-HR-Timestamp'
+
+@description('MAPPED_WEBHOOK_TOKEN_HEADER: Header carrying the shared token (MAPPED_WEBHOOK_AUTH=token); Authorization takes \'Bearer <token>\'.')
+param mappedWebhookTokenHeader string = 'Authorization'
 // ---------------------------------------------------------------------------------------------------
 // Names
 // ---------------------------------------------------------------------------------------------------
@@ -350,6 +368,12 @@ var productSettings = {
   PROVISIONING_POLL_INITIAL_SECONDS: provisioningPollInitialSeconds
   PROVISIONING_POLL_MAX_SECONDS: provisioningPollMaxSeconds
   TASKHUB_NAME: taskhubName
+  MAPPED_WEBHOOK_MAPPING_FILE: mappedWebhookMappingFile
+  MAPPED_WEBHOOK_AUTH: mappedWebhookAuth
+  MAPPED_WEBHOOK_SECRET_NAME: mappedWebhookSecretName
+  MAPPED_WEBHOOK_SIGNATURE_HEADER: mappedWebhookSignatureHeader
+  MAPPED_WEBHOOK_TIMESTAMP_HEADER: mappedWebhookTimestampHeader
+  MAPPED_WEBHOOK_TOKEN_HEADER: mappedWebhookTokenHeader
 }
 
 module functionApp 'modules/functionapp.bicep' = {

@@ -447,7 +447,7 @@ class ParsedBatch:
     rejected: tuple[RejectedEvent, ...]
 
 
-def _json_path(location: tuple[int | str, ...]) -> str:
+def json_path(location: tuple[int | str, ...]) -> str:
     """`employee.givenName`, `events[3].eventId`; a key that would make the path ambiguous (an unknown field
     such as "a.b", "x[0]" or "") is written `["a.b"]`, so every path names exactly one place in the body."""
     path = ""
@@ -488,12 +488,12 @@ def _expand(detail: ErrorDetails, prefix: tuple[int | str, ...]) -> list[FieldEr
     message = _MESSAGES.get(detail["type"], detail["msg"])
     if "fields" in context:
         return [
-            FieldError(_json_path(location + tuple(name.split("."))), message)
+            FieldError(json_path(location + tuple(name.split("."))), message)
             for name in str(context["fields"]).split(",")
         ]
     if context.get("path"):
         location += (str(context["path"]),)
-    return [FieldError(_json_path(location), message)]
+    return [FieldError(json_path(location), message)]
 
 
 class JsonBodyError(ValueError):

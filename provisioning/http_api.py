@@ -36,6 +36,7 @@ from provisioning.events import (
     sanitize_instance_id,
 )
 from provisioning.graph import GraphError
+from provisioning.intake.mapping import MappingLoadError, load_configured
 from provisioning.settings import Settings, SettingsError
 from provisioning.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, SignatureVerifier
 from provisioning.telemetry import log_event
@@ -74,27 +75,8 @@ async def submit_event(req: func.HttpRequest, client: df.DurableOrchestrationCli
         settings = _settings()
         body = await _signed_body(req, settings)
         event = parse_event(_json(body))
-        instance_id = sanitize_instance_id(event.event_id)
-        existing = await client.get_status(instance_id)
-        if _blocks_resubmission(existing):
-            return _accepted_response(req, instance_id, event.event_id, _stage(existing), status_code=200)
-        event_input = {"event": event.to_json(), "options": workflow_options(settings).to_dict()}
-        try:
-            await client.start_new(c.HR_EVENT, instance_id, event_input)
-        except Exception:  # a concurrent POST of the same eventId won the race: report that run
-            existing = await client.get_status(instance_id)
-            if not existing:
-                raise
-            return _accepted_response(req, instance_id, event.event_id, _stage(existing), status_code=200)
-        log_event(
-            logger,
-            "accepted",
-            instance_id=instance_id,
-            event_id=event.event_id,
-            employee_id=event.employee.employee_id,
-            event_type=event.type,
-        )
-        return _accepted_response(req, instance_id, event.event_id, "accepted", status_code=202)
+        instance_id, stage, started = await start_event(client, event, settings)
+        return _accepted_response(req, instance_id, event.event_id, stage, status_code=202 if started else 200)
     except Problem as problem:
         return problem.response()
     except EventValidationError as invalid:
@@ -235,19 +217,60 @@ def health(req: func.HttpRequest) -> func.HttpResponse:
     except Exception as error:  # any credential failure is a health problem, reported without details
         problems.append(f"Graph token could not be acquired ({type(error).__name__})")
     if rt.secrets is not None:
-        for name in filter(None, (settings.graph_client_secret_name, settings.hr_signing_secret_name)):
+        secret_names = (
+            settings.graph_client_secret_name,
+            settings.hr_signing_secret_name,
+            settings.mapped_webhook_secret_name,
+        )
+        for name in filter(None, secret_names):
             try:
                 rt.secrets.get(name)
                 checks.setdefault("keyVault", {})[name] = "readable"
             except SecretUnavailable as unavailable:
                 problems.append(f"Key Vault secret {name} unavailable: {unavailable.reason}")
     problems += rt.notifier.template_problems()
+    if settings.mapped_webhook_mapping_file:
+        try:
+            load_configured(settings.mapped_webhook_mapping_file)
+        except MappingLoadError as invalid:
+            problems += invalid.lines()
     checks["settings"] = settings.public_summary()
     body = {"status": "ok" if not problems else "unhealthy", "problems": problems, "checks": checks}
     return _json_response(body, 200 if not problems else 503)
 
 
 # -- request handling --------------------------------------------------------------------------------------------
+
+
+async def start_event(
+    client: df.DurableOrchestrationClient, event: HrEvent, settings: Settings
+) -> tuple[str, str, bool]:
+    """Start `event`'s orchestration unless its eventId already has a run that has not failed.
+
+    Returns the instance id, its stage ("accepted" when started now) and whether this call started it. Every route
+    that turns HR input into events starts them here, so idempotency by eventId is the same for all of them.
+    """
+    instance_id = sanitize_instance_id(event.event_id)
+    existing = await client.get_status(instance_id)
+    if _blocks_resubmission(existing):
+        return instance_id, _stage(existing), False
+    event_input = {"event": event.to_json(), "options": workflow_options(settings).to_dict()}
+    try:
+        await client.start_new(c.HR_EVENT, instance_id, event_input)
+    except Exception:  # a concurrent request for the same eventId won the race: report that run
+        existing = await client.get_status(instance_id)
+        if not existing:
+            raise
+        return instance_id, _stage(existing), False
+    log_event(
+        logger,
+        "accepted",
+        instance_id=instance_id,
+        event_id=event.event_id,
+        employee_id=event.employee.employee_id,
+        event_type=event.type,
+    )
+    return instance_id, "accepted", True
 
 
 def _settings() -> Settings:

@@ -31,6 +31,7 @@ SyncWaitMode = Literal["poll", "fixed"]
 CredentialMethod = Literal["tap", "password", "none"]
 CredentialRecipient = Literal["manager", "personal", "both"]
 GraphApiVersion = Literal["v1.0", "beta"]
+MappedWebhookAuth = Literal["none", "hmac", "token", "basic"]
 
 GRAPH_HOST = "graph.microsoft.com"
 DEFAULT_SCIM_EXTENSION_URN = "urn:ietf:params:scim:schemas:extension:contoso:1.0:User"
@@ -58,6 +59,10 @@ _SCIM_URN = re.compile(r"^urn:[A-Za-z0-9][A-Za-z0-9-]{0,31}:[A-Za-z0-9()+,\-.:=@
 # Durable Functions (Azure Storage provider) task hub names: letters and digits, starting with a letter.
 _TASKHUB = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,44}$")
 _LOCAL_TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+# An HTTP header name (RFC 9110 token).
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$")
+# Headers the Functions host or HTTP itself owns: a sender check cannot live in them.
+_RESERVED_HEADERS = frozenset({"x-functions-key", "content-type", "content-length", "host", "transfer-encoding"})
 
 
 class SettingsError(ValueError):
@@ -132,7 +137,8 @@ SETTINGS: tuple[SettingSpec, ...] = (
     _spec(
         "KEY_VAULT_URL",
         "",
-        "https://<name>.vault.azure.net/ holding the Graph client secret and/or the HR signing secret.",
+        "https://<name>.vault.azure.net/ holding the Graph client secret, the HR signing secret and the mapped "
+        "webhook's secret, as configured.",
     ),
     _spec(
         "GRAPH_CLIENT_SECRET_NAME",
@@ -228,6 +234,39 @@ SETTINGS: tuple[SettingSpec, ...] = (
     ),
     _spec("PROVISIONING_POLL_MAX_SECONDS", "300", "Longest wait between provisioning log polls."),
     _spec("TASKHUB_NAME", "hrprovisioning", "Durable Functions task hub name (host.json uses %TASKHUB_NAME%)."),
+    _spec(
+        "MAPPED_WEBHOOK_MAPPING_FILE",
+        "",
+        "Mapping file (.yaml, .yml or .json; relative to the app root or absolute) that turns what an HR system "
+        "posts to POST /api/hris/mapped into HR events (docs/mapping.md); empty = the route answers 404.",
+        example="examples/mappings/successfactors.yaml",
+    ),
+    _spec(
+        "MAPPED_WEBHOOK_AUTH",
+        "none",
+        "How POST /api/hris/mapped checks the sender besides the function key: none, hmac (HMAC-SHA256 of "
+        "'<timestamp>.<body>'), token (shared token in a header) or basic (HTTP basic user:password).",
+    ),
+    _spec(
+        "MAPPED_WEBHOOK_SECRET_NAME",
+        "",
+        "Key Vault secret for MAPPED_WEBHOOK_AUTH: the HMAC key, the token, or user:password for basic.",
+    ),
+    _spec(
+        "MAPPED_WEBHOOK_SIGNATURE_HEADER",
+        "X-HR-Signature",
+        "Header carrying the hex (optionally sha256=) or base64 HMAC-SHA256 signature (MAPPED_WEBHOOK_AUTH=hmac).",
+    ),
+    _spec(
+        "MAPPED_WEBHOOK_TIMESTAMP_HEADER",
+        "X-HR-Timestamp",
+        "Header carrying the signed unix-seconds timestamp (hmac); accepted within SIGNATURE_TOLERANCE_SECONDS.",
+    ),
+    _spec(
+        "MAPPED_WEBHOOK_TOKEN_HEADER",
+        "Authorization",
+        "Header carrying the shared token (MAPPED_WEBHOOK_AUTH=token); Authorization takes 'Bearer <token>'.",
+    ),
 )
 
 SETTING_NAMES: tuple[str, ...] = tuple(spec.name for spec in SETTINGS)
@@ -425,6 +464,22 @@ def _templates_dir(value: str) -> str:
     return value
 
 
+def _mapping_file(value: str) -> str:
+    # Only the name is checked here: a missing or broken file must not stop the other routes (the mapped route
+    # and /api/health report it instead).
+    if not value.lower().endswith((".yaml", ".yml", ".json")):
+        raise ValueError(f"{value!r} must name a .yaml, .yml or .json mapping file")
+    return value
+
+
+def _header_name(value: str) -> str:
+    if not _HEADER_NAME.match(value):
+        raise ValueError(f"{value!r} is not an HTTP header name")
+    if value.lower() in _RESERVED_HEADERS:
+        raise ValueError(f"{value!r} is used by HTTP or the Functions host; choose another header")
+    return value
+
+
 def _taskhub(value: str) -> str:
     if not _TASKHUB.match(value):
         raise ValueError(f"{value!r} must be 3-45 letters and digits starting with a letter")
@@ -471,6 +526,12 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "PROVISIONING_POLL_INITIAL_SECONDS": _integer(1, 3600),
     "PROVISIONING_POLL_MAX_SECONDS": _integer(1, 3600),
     "TASKHUB_NAME": _taskhub,
+    "MAPPED_WEBHOOK_MAPPING_FILE": _mapping_file,
+    "MAPPED_WEBHOOK_AUTH": _choice("none", "hmac", "token", "basic"),
+    "MAPPED_WEBHOOK_SECRET_NAME": _secret_name,
+    "MAPPED_WEBHOOK_SIGNATURE_HEADER": _header_name,
+    "MAPPED_WEBHOOK_TIMESTAMP_HEADER": _header_name,
+    "MAPPED_WEBHOOK_TOKEN_HEADER": _header_name,
 }
 
 
@@ -519,6 +580,12 @@ class Settings:
     provisioning_poll_initial_seconds: int
     provisioning_poll_max_seconds: int
     taskhub_name: str
+    mapped_webhook_mapping_file: str | None
+    mapped_webhook_auth: MappedWebhookAuth
+    mapped_webhook_secret_name: str | None
+    mapped_webhook_signature_header: str
+    mapped_webhook_timestamp_header: str
+    mapped_webhook_token_header: str
 
     @property
     def signing_enabled(self) -> bool:
@@ -608,6 +675,7 @@ def _cross_field_problems(values: Mapping[str, Any], failed: set[str]) -> list[s
     signing = values["HR_SIGNING_SECRET_NAME"] is not None
     if signing and values["KEY_VAULT_URL"] is None and "KEY_VAULT_URL" not in failed:
         problems.append("KEY_VAULT_URL is required when HR_SIGNING_SECRET_NAME is set (request signing)")
+    problems.extend(_mapped_webhook_problems(values, failed))
     upn_domain = values["UPN_DOMAIN"]
     if upn_domain is not None and len(upn_domain) > USER_PRINCIPAL_NAME_MAX - 1 - SAM_ACCOUNT_NAME_MAX:
         problems.append(
@@ -625,4 +693,19 @@ def _cross_field_problems(values: Mapping[str, Any], failed: set[str]) -> list[s
         problems.append(
             f"PROVISIONING_POLL_INITIAL_SECONDS ({initial}) must be shorter than SYNC_TIMEOUT_MINUTES ({timeout} min)"
         )
+    return problems
+
+
+def _mapped_webhook_problems(values: Mapping[str, Any], failed: set[str]) -> list[str]:
+    auth = values["MAPPED_WEBHOOK_AUTH"]
+    if auth in (None, "none"):
+        return []
+    problems = []
+    if values["MAPPED_WEBHOOK_SECRET_NAME"] is None and "MAPPED_WEBHOOK_SECRET_NAME" not in failed:
+        problems.append(f"MAPPED_WEBHOOK_SECRET_NAME is required when MAPPED_WEBHOOK_AUTH={auth}")
+    if values["KEY_VAULT_URL"] is None and "KEY_VAULT_URL" not in failed:
+        problems.append(f"KEY_VAULT_URL is required when MAPPED_WEBHOOK_AUTH={auth} (the secret lives in Key Vault)")
+    signature, timestamp = values["MAPPED_WEBHOOK_SIGNATURE_HEADER"], values["MAPPED_WEBHOOK_TIMESTAMP_HEADER"]
+    if auth == "hmac" and signature and timestamp and signature.lower() == timestamp.lower():
+        problems.append("MAPPED_WEBHOOK_SIGNATURE_HEADER and MAPPED_WEBHOOK_TIMESTAMP_HEADER must differ")
     return problems
