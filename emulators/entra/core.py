@@ -221,14 +221,13 @@ class EmulatorCore:
         dn = props.get("distinguishedName")
         if isinstance(dn, str) and "," in dn:
             container = dn.split(",", 1)[1]
+        container = container or self.target_ou()
+        common_name = str(values["displayName"] or values.get("id") or "user")
         try:
-            user = self.ad.create(
-                container or self.target_ou(),
-                str(values["displayName"] or values.get("id") or "user"),
-                values,
-                password=None,
-                as_agent=False,
-            )
+            if self.ad.name_in_use(container, common_name):
+                # An admin naming a second "Maria Schmidt" in the same OU gives it a distinct cn.
+                common_name = f"{common_name} ({values.get('employeeId') or sam})"
+            user = self.ad.create(container, common_name, values, password=None, as_agent=False)
             manager_id = props.get("manager")
             if manager_id:
                 manager = self.ad.find_by_employee_id(str(manager_id))
