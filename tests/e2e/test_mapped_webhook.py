@@ -74,7 +74,7 @@ def test_a_successfactors_hire_with_basic_credentials(start_stack: Callable[...,
             "MAPPED_WEBHOOK_AUTH": "basic",
             "MAPPED_WEBHOOK_SECRET_NAME": "sf-integration-center",
             "KEY_VAULT_URL": f"https://{VAULT_HOST}/",
-        }
+        },
     )
     stack.entra.control.seed_secret(VAULT_HOST, "sf-integration-center", "sfsf-ic:Integration-Center-Pa55")
     seed_person(stack, "100007", "maria.schmidt", "Maria Schmidt")
