@@ -6,11 +6,12 @@ STAMP := $(VENV)/.installed
 PURE_CORE := provisioning/events.py,provisioning/naming.py,provisioning/scim.py,provisioning/settings.py
 # Where HR data enters: the mapping language and the webhooks (each a coverage gate of its own).
 INTAKE := provisioning/intake/*.py,provisioning/intake/mapping/*.py
+CONNECTORS := provisioning/intake/bamboohr.py,provisioning/intake/hibob.py,provisioning/intake/personio.py,provisioning/intake/connector.py,provisioning/intake/notifications.py,provisioning/intake/records.py,provisioning/intake/registry.py,provisioning/intake/routes.py,provisioning/intake/activities.py,provisioning/intake/vendor_http.py,provisioning/workflows/hris_intake.py
 # The AD behind the emulated provisioning agent for demo/serve/bench: memory (default) or samba (a real Samba AD DC).
 AD ?= memory
 export AD
 
-.PHONY: venv test test-ad test-slow lint typecheck demo serve bench infra-check ad-shell clean
+.PHONY: venv test test-ad test-slow test-conformance lint typecheck demo serve bench infra-check ad-shell clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -33,6 +34,7 @@ test: lint typecheck
 	AD=memory $(PY) -m pytest -m "not slow" --cov --cov-report=
 	$(PY) -m coverage report --include="$(PURE_CORE)" --fail-under=90
 	$(PY) -m coverage report --include="$(INTAKE)" --fail-under=90
+	$(PY) -m coverage report --include="$(CONNECTORS)" --fail-under=90
 
 # The AD tier alone: the product's AD scenarios against a real Samba AD DC over LDAPS.
 test-ad: $(STAMP)
@@ -41,6 +43,10 @@ test-ad: $(STAMP)
 
 test-slow: $(STAMP)
 	$(PY) -m pytest -m slow
+
+# Also part of `make test`: the emulators checked against Microsoft's SDKs, samples and published schemas.
+test-conformance: $(STAMP)
+	$(PY) -m pytest tests/conformance
 
 infra-check: $(STAMP)
 	$(PY) -m pytest tests/infra

@@ -36,6 +36,7 @@ from provisioning.events import (
     sanitize_instance_id,
 )
 from provisioning.graph import GraphError
+from provisioning.intake import registry as intake_registry
 from provisioning.intake.mapping import MappingLoadError, load_configured
 from provisioning.settings import Settings, SettingsError
 from provisioning.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, SignatureVerifier
@@ -221,6 +222,7 @@ def health(req: func.HttpRequest) -> func.HttpResponse:
             settings.graph_client_secret_name,
             settings.hr_signing_secret_name,
             settings.mapped_webhook_secret_name,
+            *intake_registry.secret_names(settings),
         )
         for name in filter(None, secret_names):
             try:

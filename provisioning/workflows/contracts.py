@@ -14,6 +14,7 @@ from typing import Any, Final
 HR_EVENT: Final = "hr_event"
 HR_BATCH: Final = "hr_batch"
 BULK_UPLOADER: Final = "bulk_uploader"
+HRIS_NOTIFICATION: Final = "hris_notification"
 
 # Activities
 PREFLIGHT: Final = "preflight"
@@ -30,6 +31,9 @@ ISSUE_FIRST_CREDENTIAL: Final = "issue_first_credential"
 GET_USER_DETAILS: Final = "get_user_details"
 REVOKE_SESSIONS: Final = "revoke_sign_in_sessions"
 SEND_NOTIFICATION: Final = "send_notification"
+FETCH_HR_EVENT: Final = "fetch_hr_event"
+WRITE_BACK_TO_HR: Final = "write_back_to_hr"
+GET_INSTANCE_STATE: Final = "get_instance_state"
 
 # Entities
 NAME_RESERVATION: Final = "name_reservation"
@@ -57,6 +61,7 @@ UPLOADER_INSTANCE_PREFIX: Final = "bulk-uploader-"
 # Stages shown in custom status (product.md §6), in the order a hire passes through them.
 STAGES: Final = (
     "accepted",
+    "fetching",
     "scheduled",
     "held",
     "resolving",
@@ -67,6 +72,7 @@ STAGES: Final = (
     "awaiting-sync",
     "credential",
     "notifying",
+    "writing-back",
     "completed",
     "failed",
     "cancelled",

@@ -21,7 +21,7 @@ from ldap3 import Connection
 from demo.stack import Stack, running_stack, seed_sender_mailbox
 from emulators.entra.ad import errors
 from emulators.entra.ad.attributes import UF_ACCOUNTDISABLE
-from emulators.entra.testing import FAST_CONFIG, EntraEmulator
+from emulators.entra.testing import FAST_CONFIG, EntraEmulator, app_credential
 from provisioning.directory import is_name_conflict
 from tests.e2e.test_entra_emulator_pipeline import logs_for, record
 from tests.e2e.test_product import FAST_SETTINGS, HIRE, MANAGER, NOW, event, outcome, submit
@@ -74,13 +74,10 @@ def samba_env(samba_entra: EntraEmulator) -> EntraEmulator:
 @pytest.fixture
 def samba_graph(samba_env: EntraEmulator, monkeypatch: pytest.MonkeyPatch) -> Iterator[httpx.Client]:
     """Graph on its production URL through the emulator's proxy, with a client-credentials token."""
-    from azure.identity import ClientSecretCredential
-
     env = samba_env.env
     for key, value in env.items():
         monkeypatch.setenv(key, value)
-    token = ClientSecretCredential(env["AZURE_TENANT_ID"], env["AZURE_CLIENT_ID"], env["AZURE_CLIENT_SECRET"])
-    bearer = token.get_token("https://graph.microsoft.com/.default").token
+    bearer = app_credential(env).get_token("https://graph.microsoft.com/.default").token
     with httpx.Client(
         base_url="https://graph.microsoft.com/v1.0", headers={"Authorization": f"Bearer {bearer}"}, timeout=30
     ) as client:

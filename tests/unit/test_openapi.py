@@ -354,8 +354,8 @@ def test_event_schema_and_parse_event_agree(document: dict[str, Any], event: dic
 def test_request_examples_are_events_the_code_accepts(document: dict[str, Any]) -> None:
     checked = 0
     for method, path, operation in _operations(document):
-        if "requestBody" not in operation:
-            continue
+        if "requestBody" not in operation or path.startswith("/hris/"):
+            continue  # HR system webhooks carry the vendor's shape (tests/unit/test_intake_routes.py checks them)
         body, _ = _deref(document, _pointer("paths", path, method, "requestBody"))
         for media, content in body["content"].items():
             assert media == "application/json"
