@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Generator, Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -17,6 +17,8 @@ from typing import Any
 
 import httpx
 
+from emulators.entra.ad.runner import backend_name, open_directory
+from emulators.entra.ad.samba import SambaDomainController
 from emulators.entra.testing import APP_CLIENT_ID_VARIABLE, APP_CLIENT_SECRET_VARIABLE, EntraEmulator
 from emulators.functions_host import FunctionsHost, ScaledClock
 from emulators.functions_host.process import HostProcess, start_host_process
@@ -67,6 +69,8 @@ class Stack:
     host: FunctionsHost
     settings: dict[str, str] = field(default_factory=dict)
     signing_secret: str | None = None
+    #: The Samba domain controller behind the agent when the stack runs with ``ad="samba"``.
+    directory: SambaDomainController | None = None
 
     @property
     def api(self) -> str:
@@ -112,36 +116,42 @@ def running_stack(
     entra: EntraEmulator | None = None,
     entra_config: Mapping[str, Any] | None = None,
     port: int = 0,
+    ad: str | None = None,
 ) -> Iterator[Stack]:
-    """Start (or reuse) the Entra emulator and run function_app.py in the functions host until the block ends."""
+    """Start (or reuse) the Entra emulator and run function_app.py in the functions host until the block ends.
+
+    ``ad``: the AD backend of a new emulator, ``memory`` or ``samba`` (default: ``$AD``, else memory).
+    """
     from provisioning import runtime  # the product caches clients per process; rebuild them for this env
 
-    own_entra = entra is None
-    if entra is None:
-        entra = EntraEmulator(state_dir / "entra", config=dict(entra_config or {})).start()
-    elif entra_config:
-        entra.control.configure(**entra_config)
-    env = product_env(entra, settings)
-    seed_sender_mailbox(entra, env["MAIL_SENDER"])
-    runtime.reset()
-    host = FunctionsHost(
-        "function_app",
-        state_dir / "host",
-        port=port,
-        clock=ScaledClock(time_scale, start=clock_start),
-        function_key=FUNCTION_KEY,
-        env=env,
-        autorun=True,
-        app_path=REPO_ROOT,
-    )
-    try:
-        host.start()
-        yield Stack(entra=entra, host=host, settings=env)
-    finally:
-        host.close()
+    with ExitStack() as cleanup:
+        directory = None
+        if entra is None:
+            running = cleanup.enter_context(open_directory(backend_name(ad), state_dir))
+            directory = running.controller
+            entra = EntraEmulator(state_dir / "entra", config=dict(entra_config or {}), ad=running.backend).start()
+            cleanup.callback(entra.stop)
+        elif entra_config:
+            entra.control.configure(**entra_config)
+        env = product_env(entra, settings)
+        seed_sender_mailbox(entra, env["MAIL_SENDER"])
         runtime.reset()
-        if own_entra:
-            entra.stop()
+        host = FunctionsHost(
+            "function_app",
+            state_dir / "host",
+            port=port,
+            clock=ScaledClock(time_scale, start=clock_start),
+            function_key=FUNCTION_KEY,
+            env=env,
+            autorun=True,
+            app_path=REPO_ROOT,
+        )
+        try:
+            host.start()
+            yield Stack(entra=entra, host=host, settings=env, directory=directory)
+        finally:
+            host.close()
+            runtime.reset()
 
 
 def seed_sender_mailbox(entra: EntraEmulator, sender: str) -> None:

@@ -72,6 +72,10 @@ NAME_CONFLICT_CODES = frozenset(
         "ActiveDirectorySamAccountNameConflict",
         "HybridSynchronizationActiveDirectoryUserPrincipalNameConflict",
         "HybridSynchronizationActiveDirectorySamAccountNameConflict",
+        # What the AD agent reports for a UPN another AD object holds (Microsoft 365 troubleshooting, "Problem with
+        # attribute and scoping filter"), and the same for sAMAccountName (undocumented, same pattern).
+        "HybridSynchronizationActiveDirectoryUserPrincipalNameNotUnique",
+        "HybridSynchronizationActiveDirectorySamAccountNameNotUnique",
         "DuplicateTargetEntries",
         "EntryAlreadyExists",
         "AttributeValueMustBeUnique",

@@ -54,6 +54,9 @@ class EmulatorState:
         self.jobs: dict[str, dict[str, Any]] = {}
         #: AD object id -> when Entra Connect sync will next export it.
         self.pending_sync: dict[str, float] = {}
+        #: Connect sync: the highest uSNChanged exported so far, and AD object id -> Entra object id (its joins).
+        self.sync_usn = 0
+        self.sync_joins: dict[str, str] = {}
         #: Users created without their manager: {"adId", "managerEmployeeId", "changeId", ...}.
         self.pending_references: list[dict[str, Any]] = []
         self.bulk_call_times: deque[float] = deque()
@@ -100,6 +103,8 @@ class EmulatorState:
             "secrets": self.secrets,
             "jobs": self.jobs,
             "pendingSync": self.pending_sync,
+            "syncUsn": self.sync_usn,
+            "syncJoins": self.sync_joins,
             "pendingReferences": self.pending_references,
             "bulkCallTimes": list(self.daily_call_times),
             "memberships": self.memberships.dump(),
@@ -136,6 +141,8 @@ class EmulatorState:
         self.secrets = data.get("secrets", {})
         self.jobs = data.get("jobs", {})
         self.pending_sync = data.get("pendingSync", {})
+        self.sync_usn = int(data.get("syncUsn", 0))
+        self.sync_joins = data.get("syncJoins", {})
         self.pending_references = data.get("pendingReferences", [])
         self.daily_call_times.extend(data.get("bulkCallTimes", []))
         self.memberships.load(data.get("memberships", {}))

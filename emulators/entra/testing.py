@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 from azure.identity import ClientSecretCredential
 
+from emulators.entra.ad import ActiveDirectory
 from emulators.entra.config import DEFAULT_CLIENT_ID
 from emulators.entra.server import EmulatorServer
 
@@ -135,8 +136,10 @@ class EntraEmulator:
         port: int = 0,
         proxy_port: int = 0,
         config: dict[str, Any] | None = None,
+        ad: ActiveDirectory | None = None,
     ) -> None:
-        self._server = EmulatorServer(Path(state_dir), port=port, proxy_port=proxy_port, config=config)
+        """``ad``: a real directory for the provisioning agent (the samba backend); None keeps AD in memory."""
+        self._server = EmulatorServer(Path(state_dir), port=port, proxy_port=proxy_port, config=config, ad=ad)
         self._control: EntraControl | None = None
 
     def start(self) -> EntraEmulator:

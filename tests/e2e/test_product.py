@@ -15,6 +15,7 @@ import pytest
 
 from demo.stack import Stack, running_stack, wait_until
 from emulators.entra.testing import FAST_CONFIG, EntraEmulator
+from provisioning.directory import is_name_conflict
 from provisioning.signing import sign
 from tests.e2e.helpers import carries, secret_leaks
 
@@ -160,7 +161,7 @@ class TestHire:
         assert status["output"]["userPrincipalName"] == "z.obrien-muller@contoso.com", status
         logs = stack.entra.control.state()["provisioningLogs"]
         codes = [(entry["provisioningStatusInfo"].get("errorInformation") or {}).get("errorCode") for entry in logs]
-        assert any(code and "Conflict" in code for code in codes)
+        assert any(is_name_conflict(code) for code in codes), codes
 
     def test_two_concurrent_hires_with_the_same_name(self, start_stack: Callable[..., Stack]) -> None:
         stack = start_stack()

@@ -106,6 +106,12 @@ class TestProvisioningLogSummary:
         assert not is_name_conflict("InsufficientAccessRights")
         assert not is_name_conflict(None)
 
+    def test_the_ad_agents_not_unique_codes_are_conflicts(self) -> None:
+        # Neither says "Conflict": the documented UPN code and the sAMAccountName code of the same pattern.
+        assert is_name_conflict("HybridSynchronizationActiveDirectoryUserPrincipalNameNotUnique")
+        assert is_name_conflict("HybridSynchronizationActiveDirectorySamAccountNameNotUnique")
+        assert not is_name_conflict("HybridSynchronizationActiveDirectoryInsufficientAccessRights")
+
     def test_ignored_ids_and_empty_logs(self) -> None:
         entry = log("1", "2026-12-01T09:00:00Z", "failure", errorCode="Conflict")
         assert summarize_log([entry], ignore_ids=["1"]) is None
