@@ -14,6 +14,7 @@ from typing import Any, Final
 HR_EVENT: Final = "hr_event"
 HR_BATCH: Final = "hr_batch"
 BULK_UPLOADER: Final = "bulk_uploader"
+SYNC_WATCHER: Final = "sync_watcher"
 SIGNATURE_GUARD: Final = "signature_guard"
 HRIS_NOTIFICATION: Final = "hris_notification"
 
@@ -36,6 +37,10 @@ SEND_NOTIFICATION: Final = "send_notification"
 FETCH_HR_EVENT: Final = "fetch_hr_event"
 WRITE_BACK_TO_HR: Final = "write_back_to_hr"
 GET_INSTANCE_STATE: Final = "get_instance_state"
+LOOKUP_HIRE: Final = "lookup_hire"
+START_SYNC_WATCHER: Final = "start_sync_watcher"
+WATCH_TENANT: Final = "watch_tenant"
+CHECK_BATCH_ARRIVING: Final = "check_batch_arriving"
 
 # Entities
 NAME_RESERVATION: Final = "name_reservation"
@@ -43,12 +48,15 @@ EMPLOYEE_WATERMARK: Final = "employee_watermark"
 CHANGE_BREAKER: Final = "change_breaker"
 ACCOUNT_LIFECYCLE: Final = "account_lifecycle"
 BULK_UPLOAD_QUEUE: Final = "bulk_upload_queue"
+SYNC_WATCH: Final = "sync_watch"
+SYNC_WATCH_REGISTRY: Final = "sync_watch_registry"
 SINGLETON_KEY: Final = "default"
 
 # External events raised into an hr_event instance
 EVENT_RESCIND_PREFIX: Final = "rescind-"
 EVENT_APPROVE: Final = "approve"
 EVENT_UPLOADED: Final = "bulk-upload-result"
+EVENT_SYNC_NOTICE_PREFIX: Final = "sync-notice-"
 
 
 def rescind_event(stage: str, hold: int | None = None) -> str:
@@ -67,6 +75,7 @@ def approve_event(hold: int | None = None) -> str:
 EVENT_INSTANCE_PREFIX: Final = "hr-"
 BATCH_INSTANCE_PREFIX: Final = "batch-"
 UPLOADER_INSTANCE_PREFIX: Final = "bulk-uploader-"
+WATCHER_INSTANCE_PREFIX: Final = "sync-watcher-"
 SIGNATURE_INSTANCE_PREFIX: Final = "sig-"
 
 # Stages shown in custom status (product.md §6), in the order a hire passes through them.
@@ -119,7 +128,10 @@ class WorkflowOptions:
     name_conflict_retries: int = 3
     poll_initial_seconds: int = 30
     poll_max_seconds: int = 300
+    sync_watch_mode: str = "watcher"
+    sync_watch_interval_seconds: int = 30
     upload_coalesce_seconds: int = 10
+    batch_upload_wait_seconds: int = 180
     bulk_calls_per_5s: int = 40
     bulk_daily_call_quota: int = 2000
     welcome_to_new_mailbox: bool = False
