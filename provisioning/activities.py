@@ -31,6 +31,7 @@ from provisioning.notifications import (
 )
 from provisioning.telemetry import log_event
 from provisioning.workflows import contracts as c
+from provisioning.workflows.employee_record import register_pending_hire
 from provisioning.workflows.plan import workflow_options
 
 bp = df.Blueprint()
@@ -66,7 +67,11 @@ def resolve_manager(request: dict[str, Any]) -> dict[str, Any] | None:
 def find_free_names(request: dict[str, Any]) -> dict[str, Any]:
     rt = runtime.current()
     return directory.find_free_names(
-        rt.graph, rt.settings.name_policy(), request["employee"], exclude=request.get("exclude", [])
+        rt.graph,
+        rt.settings.name_policy(),
+        request["employee"],
+        exclude=request.get("exclude", []),
+        owner_id=request.get("ownerId"),
     )
 
 
@@ -153,13 +158,42 @@ async def start_hr_events(request: dict[str, Any], client: df.DurableOrchestrati
         status = await client.get_status(job["instanceId"])
         if status and status.runtime_status is not df.OrchestrationRuntimeStatus.Failed:
             continue
-        await client.start_new(
-            c.HR_EVENT,
-            job["instanceId"],
-            {"event": job["event"], "options": request["options"], "group": job.get("group")},
-        )
+        payload = {"event": job["event"], "options": request["options"], "group": job.get("group")}
+        if job.get("fingerprint"):
+            payload["fingerprint"] = job["fingerprint"]
+        await client.start_new(c.HR_EVENT, job["instanceId"], payload)
+        await register_pending_hire(client, job["instanceId"], job["event"])
         started += 1
     return {"started": started}
+
+
+@bp.activity_trigger(input_name="request", activity=c.WAKE_PENDING_HIRE)
+@bp.durable_client_input(client_name="client")
+async def wake_pending_hire(request: dict[str, Any], client: df.DurableOrchestrationClient) -> dict[str, Any]:
+    """Tell a waiting hire that its employee record holds an amendment or a withdrawal for it.
+
+    Not delivered means the hire's instance no longer runs (ended by hand); the caller then forgets it.
+    """
+    status = await client.get_status(request["instanceId"])
+    if not status or status.runtime_status not in (
+        df.OrchestrationRuntimeStatus.Running,
+        df.OrchestrationRuntimeStatus.Pending,
+    ):
+        return {"delivered": False}
+    await client.raise_event(request["instanceId"], c.EVENT_PENDING_HIRE_CHANGED, {"at": datetime.now(UTC).isoformat()})
+    return {"delivered": True}
+
+
+@bp.activity_trigger(input_name="request", activity=c.INSTANCE_STATUS)
+@bp.durable_client_input(client_name="client")
+async def hr_event_instance_status(request: dict[str, Any], client: df.DurableOrchestrationClient) -> dict[str, Any]:
+    """The runtime status and stage of another event's instance (an update waiting for a hire to finish)."""
+    status = await client.get_status(request["instanceId"])
+    if not status:
+        return {"runtimeStatus": None, "stage": None}
+    custom = status.custom_status if isinstance(status.custom_status, dict) else {}
+    runtime_status = status.runtime_status.value if status.runtime_status else None
+    return {"runtimeStatus": runtime_status, "stage": custom.get("stage")}
 
 
 # -- outcome ----------------------------------------------------------------------------------------------------

@@ -40,6 +40,7 @@ USER_SELECT = (
     "mobilePhone",
     "businessPhones",
     "preferredLanguage",
+    "proxyAddresses",
 )
 MANAGER_SELECT = ("id", "userPrincipalName", "mail", "displayName", "employeeId", "accountEnabled")
 LOG_CLOCK_SKEW = timedelta(minutes=2)
@@ -94,19 +95,20 @@ def find_manager(graph: GraphClient, manager_employee_id: str) -> dict[str, Any]
     return dict(chosen[0]) if chosen else None
 
 
-def identifier_in_use(graph: GraphClient, candidate: naming.NameCandidate) -> bool:
-    """Whether Entra already uses the candidate's UPN, mail (incl. proxy addresses) or sAMAccountName."""
+def identifier_in_use(graph: GraphClient, candidate: naming.NameCandidate, owner_id: str | None = None) -> bool:
+    """Whether another Entra object already uses the candidate's UPN, mail (incl. proxy addresses) or
+    sAMAccountName; `owner_id` is the person's own account, whose old addresses a rename may take back."""
     for identifier in sorted(candidate.identifiers()):
-        if graph.find_users(users_using_identifier(identifier), select=("id",), top=1):
+        users = graph.find_users(users_using_identifier(identifier), select=("id",), top=2)
+        if any(user.get("id") != owner_id for user in users):
             return True
-    return bool(
-        graph.find_users(
-            filter_eq("onPremisesSamAccountName", candidate.sam_account_name),
-            select=("id",),
-            advanced=True,
-            top=1,
-        )
+    users = graph.find_users(
+        filter_eq("onPremisesSamAccountName", candidate.sam_account_name),
+        select=("id",),
+        advanced=True,
+        top=2,
     )
+    return any(user.get("id") != owner_id for user in users)
 
 
 def find_free_names(
@@ -117,10 +119,12 @@ def find_free_names(
     exclude: Iterable[str] = (),
     wanted: int = 3,
     max_checks: int = 100,
+    owner_id: str | None = None,
 ) -> dict[str, Any]:
     """The first `wanted` candidates (in pattern order) that no Entra object uses and that are not excluded.
 
     Reservations by other running events are checked by the orchestrator (entities); this only asks Entra.
+    `owner_id` (a rename) is the person's own account: its identifiers do not count as taken.
     """
     excluded = {value.lower() for value in exclude}
     generated = naming.candidates(
@@ -137,7 +141,7 @@ def find_free_names(
         warnings.extend(warning for warning in candidate.warnings if warning not in warnings)
         if candidate.user_principal_name.lower() in excluded:
             continue
-        if identifier_in_use(graph, candidate):
+        if identifier_in_use(graph, candidate, owner_id):
             if not free:
                 warnings.append(f"{candidate.user_principal_name} is already used in Entra; took the next candidate")
             continue

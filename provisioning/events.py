@@ -52,6 +52,7 @@ APP_EXTENSION_ATTRIBUTES = (
     "employeeType",
     "officeLocation",
     "usageLocation",
+    "proxyAddresses",
 )
 RESERVED_ATTRIBUTE_NAMES = frozenset(name.lower() for name in APP_EXTENSION_ATTRIBUTES)
 
@@ -764,3 +765,29 @@ def sanitize_instance_id(event_id: str) -> str:
     if len(instance_id) > _INSTANCE_ID_MAX or not event_id:
         return f"{INSTANCE_ID_PREFIX}_h{hashlib.sha256(event_id.encode('utf-8')).hexdigest()}"
     return instance_id
+
+
+def instance_event_id(instance_id: str) -> str | None:
+    """The eventId an instance id was made from (the inverse of `sanitize_instance_id`), or None when the id was
+    hashed or is not an event's."""
+    if not instance_id.startswith(INSTANCE_ID_PREFIX) or instance_id.startswith(f"{INSTANCE_ID_PREFIX}_h"):
+        return None
+    escaped = instance_id[len(INSTANCE_ID_PREFIX) :]
+    decoded = bytearray()
+    index = 0
+    while index < len(escaped):
+        if escaped[index] == "_":
+            if index + 3 > len(escaped):
+                return None
+            try:
+                decoded.append(int(escaped[index + 1 : index + 3], 16))
+            except ValueError:
+                return None
+            index += 3
+        else:
+            decoded += escaped[index].encode("ascii")
+            index += 1
+    try:
+        return decoded.decode("utf-8")
+    except UnicodeDecodeError:
+        return None

@@ -1,7 +1,9 @@
-"""One orchestration per HR event: hire, update (mover), termination (leaver) and rehire (product.md §4).
+"""One orchestration per HR event: hire, update (mover), termination (leaver), rehire and leave of absence
+(docs/design.md, "Workflows").
 
-Read `hr_event` top to bottom and it is the spec's workflow: schedule, hold, resolve, then the path for the
-event's type. Every Graph and Key Vault call lives in an activity; this module decides, waits and records.
+Read `hr_event` top to bottom and it is the workflow: settle the time zone, deal with a pending hire, schedule,
+hold, resolve, then the path for the event's type. Every Graph and Key Vault call lives in an activity; this module
+decides, waits and records.
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ import azure.durable_functions as df
 
 from provisioning import schedule
 from provisioning.workflows import contracts as c
+from provisioning.workflows import lifecycle, pending_hire
 from provisioning.workflows.blueprint import bp
+from provisioning.workflows.employee_record import record_id
 from provisioning.workflows.plan import decide_action, effective_instant, scim_record
 from provisioning.workflows.progress import Progress
 from provisioning.workflows.steps import (
@@ -27,6 +31,7 @@ from provisioning.workflows.steps import (
     upload_record,
     wait_for_events,
 )
+from provisioning.workflows.time_zone import settle_zone
 
 WATERMARK = c.EMPLOYEE_WATERMARK
 BREAKER = df.EntityId(c.TERMINATION_BREAKER, c.SINGLETON_KEY)
@@ -51,6 +56,17 @@ class EventRun:
         """Provisioning-log entries already acted on (a conflict), so a re-upload is judged by its own entry."""
         self.timings: dict[str, str] = {"acceptedAt": context.current_utc_datetime.isoformat()}
         self.zone = schedule.zone(self.employee.get("timeZone"), self.options.default_time_zone)
+        self.amended_by: list[str] = []
+        """Events that amended this pending hire before it started (see pending_hire)."""
+
+    def use_zone(self, choice: dict[str, str]) -> None:
+        """Schedule in `choice` from now on and show it, with its source, in the custom status."""
+        self.zone = schedule.zone(choice["name"], self.options.default_time_zone)
+        self.progress.time_zone = choice
+
+    @property
+    def zone_name(self) -> str:
+        return self.progress.time_zone["name"] if self.progress.time_zone else self.zone.key
 
     def now(self) -> datetime:
         return self.context.current_utc_datetime  # type: ignore[no-any-return]
@@ -77,28 +93,44 @@ def hr_event(context: df.DurableOrchestrationContext) -> Step:
         yield from _fail(run, activity_failure)
         raise activity_failure from None
     _let_go(run)
+    # The final stage is published in the same step that records the output, never before a durable step, so the
+    # status API cannot show `completed` while the output is still missing.
+    run.progress.enter(_final_stage(result["outcome"]))
     return result
 
 
 def _let_go(run: EventRun) -> None:
-    """Release this event's name reservations and, if it never queued a record, its place in a batch."""
+    """Release this event's name reservations, its place in a batch, and (a hire) its place as the pending hire."""
     release_reservations(run.context, run.reserved)
     if run.group and not run.enqueued:
         run.context.signal_entity(QUEUE, "leave", {"group": run.group})
+    if run.event["type"] in ("hire", "rehire"):
+        run.context.signal_entity(record_id(run.employee_id), "hire-ended", {"instanceId": run.context.instance_id})
 
 
 def _run(run: EventRun) -> Step:
     context, event = run.context, run.event
 
-    # 1. Schedule: wait, rescindably, for the moment the event takes effect.
+    # 1. The employee's zone: from the event, its country, an earlier event, the account, or the default.
+    run.use_zone((yield from settle_zone(context, event, run.options.default_time_zone)))
+
+    # 2. A hire still waiting for its start is amended or withdrawn rather than raced (pending_hire).
+    if event["type"] in ("hire", "rehire"):
+        early = yield from pending_hire.before_start(run)
+    else:
+        early = yield from pending_hire.settle_with_pending_hire(run)
+    if early is not None:
+        return _finish(run, early[0], **early[1])
+
+    # 3. Schedule: wait, rescindably, for the moment the event takes effect (a hire waited in step 2).
     when = effective_instant(event, run.options, run.zone)
-    if when is not None and when > run.now():
+    if event["type"] not in ("hire", "rehire") and when is not None and when > run.now():
         run.progress.enter("scheduled", detail=f"until {when.isoformat()}")
         name, _ = yield from wait_for_events(context, when, (c.rescind_event("scheduled"),))
         if name is not None:
             return _finish(run, "cancelled")
 
-    # 2. Mass-termination breaker: a burst of leavers waits for a human.
+    # 4. Mass-termination breaker: a burst of leavers waits for a human.
     if event["type"] == "termination":
         admitted = yield context.call_entity(
             BREAKER,
@@ -121,13 +153,13 @@ def _run(run: EventRun) -> Step:
             if name != c.EVENT_APPROVE:
                 return _finish(run, "cancelled")
 
-    # 3. Ordering: an event older than one already applied for this employee must not overwrite it.
+    # 5. Ordering: an event older than one already applied for this employee must not overwrite it.
     watermark = df.EntityId(WATERMARK, run.employee_id)
     verdict = yield context.call_entity(watermark, "check", {"occurredAt": event.get("occurredAt")})
     if verdict == "stale":
         return _finish(run, "superseded")
 
-    # 4. Resolve the person in Entra; a hire for an existing account becomes an update or a rehire.
+    # 6. Resolve the person in Entra; a hire for an existing account becomes an update or a rehire.
     run.progress.enter("resolving")
     person: dict[str, Any] | None = yield call_retrying(context, c.RESOLVE_PERSON, {"employeeId": run.employee_id})
     action, warning = decide_action(event["type"], person, update_creates_missing=run.options.update_creates_missing)
@@ -136,16 +168,27 @@ def _run(run: EventRun) -> Step:
     if action != event["type"]:
         run.progress.retype(action)
 
-    if action in ("hire", "rehire-new"):
-        result = yield from _provision_new_account(run)
-    elif action == "rehire":
-        result = yield from _reactivate(run, person or {})
-    elif action == "update":
-        result = yield from _update(run, person or {})
-    else:
-        result = yield from _terminate(run, person or {})
+    result = yield from _act(run, action, person or {})
 
     yield context.call_entity(watermark, "apply", {"occurredAt": event.get("occurredAt"), "eventId": event["eventId"]})
+    return result
+
+
+def _act(run: EventRun, action: str, person: dict[str, Any]) -> Step:
+    """The path for what the event turned out to be, given the account Entra holds."""
+    if action in ("hire", "rehire-new"):
+        return (yield from _provision_new_account(run))
+    paths = {
+        "rehire": _reactivate,
+        "update": _update,
+        "termination": _terminate,
+        "leave-of-absence": lifecycle.start_leave,
+        "return-from-leave": lifecycle.return_from_leave,
+    }
+    result = yield from paths[action](run, person)
+    if action in ("termination", "rehire"):
+        # Someone who left, or came back as a rehire, is no longer on a leave a late return could end.
+        run.context.signal_entity(record_id(run.employee_id), "leave-ended", {"eventId": run.event["eventId"]})
     return result
 
 
@@ -162,24 +205,40 @@ def _provision_new_account(run: EventRun) -> Step:
     yield from _preflight(run)
 
     while True:
-        record = scim_record(run.event, run.options, names=names, existing=None, active=True, zone=run.zone)
+        record = scim_record(run.event, run.options, names=names, existing=None, active=True)
         outcome = yield from _upload_and_await(run, record, expect_user=True)
         if outcome["status"] != "conflict":
             break
-        if run.progress.attempt > run.options.name_conflict_retries:
-            raise c.WorkflowFailed(
-                "NameConflictsExhausted",
-                f"Active Directory reported a name conflict {run.progress.attempt} times "
-                f"(last: {outcome.get('errorCode')}).",
-            )
-        run.warnings.append(f"{names['userPrincipalName']} is taken in Active Directory; trying the next name")
-        tried.append(names["userPrincipalName"])
-        release_reservations(context, run.reserved)
-        run.progress.attempt += 1
-        names, run.reserved, name_warnings = yield from reserve_names(context, run.progress, run.employee, tried)
-        run.warnings.extend(name_warnings)
+        names = yield from next_name_after_conflict(run, outcome, names, tried, run.employee)
 
     return (yield from _welcome(run, outcome["user"], manager, names["samAccountName"]))
+
+
+def next_name_after_conflict(
+    run: EventRun,
+    outcome: dict[str, Any],
+    names: dict[str, Any],
+    tried: list[str],
+    naming_input: dict[str, Any],
+    *,
+    owner_id: str | None = None,
+) -> Step:
+    """AD reported the name taken: reserve the next candidate, or fail once NAME_CONFLICT_RETRIES are spent."""
+    if run.progress.attempt > run.options.name_conflict_retries:
+        raise c.WorkflowFailed(
+            "NameConflictsExhausted",
+            f"Active Directory reported a name conflict {run.progress.attempt} times "
+            f"(last: {outcome.get('errorCode')}).",
+        )
+    run.warnings.append(f"{names['userPrincipalName']} is taken in Active Directory; trying the next name")
+    tried.append(names["userPrincipalName"])
+    release_reservations(run.context, run.reserved)
+    run.progress.attempt += 1
+    names, run.reserved, name_warnings = yield from reserve_names(
+        run.context, run.progress, naming_input, tried, owner_id=owner_id
+    )
+    run.warnings.extend(name_warnings)
+    return names
 
 
 # -- rehire -----------------------------------------------------------------------------------------------------
@@ -191,7 +250,7 @@ def _reactivate(run: EventRun, person: dict[str, Any]) -> Step:
     yield from _preflight(run)
     run.progress.enter("uploading", user_principal_name=person.get("userPrincipalName"))
     names = _existing_names(person)
-    record = scim_record(run.event, run.options, names=names, existing=person, active=True, zone=run.zone)
+    record = scim_record(run.event, run.options, names=names, existing=person, active=True)
     outcome = yield from _upload_and_await(run, record, expect_user=True, require_enabled=True)
     if outcome["status"] == "conflict":
         raise c.WorkflowFailed("NameConflict", str(outcome.get("reason") or "Active Directory reported a conflict."))
@@ -219,31 +278,40 @@ def _welcome(run: EventRun, user: dict[str, Any], manager: dict[str, Any] | None
 
 
 def _update(run: EventRun, person: dict[str, Any]) -> Step:
-    """Mover: upload the full merged record with the existing names; tell a new manager."""
+    """Mover: upload the full merged record with the existing names; tell a new manager. A legal name change keeps
+    the UPN and mail unless RENAME_ON_NAME_CHANGE is on (lifecycle.rename); a new employee type keeps the account."""
     new_manager_id = run.employee.get("managerEmployeeId")
     manager_changed = bool(new_manager_id) and new_manager_id != person.get("managerEmployeeId")
     manager = (yield from _resolve_manager(run)) if manager_changed else None
     yield from _preflight(run)
-    run.progress.enter("uploading", user_principal_name=person.get("userPrincipalName"))
-    record = scim_record(
-        run.event,
-        run.options,
-        names=_existing_names(person),
-        existing=person,
-        active=bool(person.get("accountEnabled", True)),
-        zone=run.zone,
-    )
-    yield from _upload_and_await(run, record, expect_user=False)
+    name_changed = lifecycle.name_changed(run.employee, person)
+    renamed = None
+    if name_changed and run.options.rename_on_name_change:
+        renamed = yield from lifecycle.rename(run, person)
+    if renamed is None:
+        run.progress.enter("uploading", user_principal_name=person.get("userPrincipalName"))
+        record = scim_record(
+            run.event,
+            run.options,
+            names=_existing_names(person),
+            existing=person,
+            active=bool(person.get("accountEnabled", True)),
+        )
+        yield from _upload_and_await(run, record, expect_user=False)
     notified: list[str] = []
     if manager_changed:
         notified = yield from _notify(run, "manager_changed", person, manager)
+    names = renamed or {"userPrincipalName": person.get("userPrincipalName"), "mail": person.get("mail")}
     return _finish(
         run,
         "updated",
-        userPrincipalName=person.get("userPrincipalName"),
-        mail=person.get("mail"),
+        userPrincipalName=names["userPrincipalName"],
+        mail=names["mail"],
         objectId=person.get("id"),
         managerChanged=manager_changed,
+        nameChange=("renamed" if renamed else "kept") if name_changed else None,
+        previousUserPrincipalName=person.get("userPrincipalName") if renamed else None,
+        converted=lifecycle.conversion(run.employee, person),
         notified=notified,
     )
 
@@ -255,9 +323,7 @@ def _terminate(run: EventRun, person: dict[str, Any]) -> Step:
     """Leaver: disable with the full record (never delete), revoke sessions, tell the manager and IT."""
     yield from _preflight(run)
     run.progress.enter("uploading", user_principal_name=person.get("userPrincipalName"))
-    record = scim_record(
-        run.event, run.options, names=_existing_names(person), existing=person, active=False, zone=run.zone
-    )
+    record = scim_record(run.event, run.options, names=_existing_names(person), existing=person, active=False)
     yield from _upload_and_await(run, record, expect_user=False)
     revoked = False
     if run.options.revoke_sessions and person.get("id"):
@@ -414,7 +480,7 @@ def _first_credential(run: EventRun, user: dict[str, Any], manager: dict[str, An
         c.ISSUE_FIRST_CREDENTIAL,
         {
             "userId": user["id"],
-            "employee": _mail_context(run.employee),
+            "employee": _mail_context(run),
             "userPrincipalName": user.get("userPrincipalName"),
             "startAt": tap_start,
             "manager": manager,
@@ -447,7 +513,7 @@ def _notify(
             "kind": kind,
             "instanceId": run.context.instance_id,
             "event": _event_ids(run),
-            "employee": _mail_context(run.employee),
+            "employee": _mail_context(run),
             "user": {key: user.get(key) for key in ("id", "userPrincipalName", "mail", "displayName")},
             "manager": manager,
             "extra": extra or {},
@@ -457,13 +523,14 @@ def _notify(
 
 
 def _fail(run: EventRun, failure: c.WorkflowFailed) -> Step:
-    """Record the failure where IT looks (custom status, logs) and email IT before the instance fails.
+    """Email IT, then record the failure where IT looks (custom status, logs) as the instance fails.
 
-    A failing alert (e.g. the sender mailbox is misconfigured) must not hide the failure it reports, so its
-    error is only added to the custom status detail.
+    `failed` is published only after the alert, in the step that fails the instance, so the status API never shows
+    `failed` without its error. A failing alert (e.g. the sender mailbox is misconfigured) must not hide the
+    failure it reports, so its error is only added to the custom status detail.
     """
     stage = run.progress.stage
-    run.progress.enter("failed", detail=f"{failure.code}: {failure.message}", error_code=failure.code)
+    detail = f"{failure.code}: {failure.message}"
     try:
         yield call_retrying(
             run.context,
@@ -476,17 +543,19 @@ def _fail(run: EventRun, failure: c.WorkflowFailed) -> Step:
             },
         )
     except Exception as alert_failure:  # the activity failed after its retries
-        run.progress.enter(
-            "failed",
-            detail=f"{failure.code}: {failure.message} (IT alert not sent: {_first_line(str(alert_failure))[:200]})",
-            error_code=failure.code,
-        )
+        detail += f" (IT alert not sent: {_first_line(str(alert_failure))[:200]})"
+    run.progress.enter("failed", detail=detail, error_code=failure.code)
+
+
+def _final_stage(outcome: str) -> str:
+    return {"cancelled": "cancelled", "superseded": "superseded"}.get(outcome, "completed")
 
 
 def _finish(run: EventRun, outcome: str, **fields: Any) -> dict[str, Any]:
-    stage = {"cancelled": "cancelled", "superseded": "superseded"}.get(outcome, "completed")
+    """The run's output; `hr_event` publishes the matching final stage as the very last thing it does."""
     run.mark("completedAt")
-    run.progress.enter(stage)
+    if run.amended_by:
+        fields.setdefault("amendedBy", list(run.amended_by))
     result: dict[str, Any] = {"outcome": outcome, **{k: v for k, v in fields.items() if v is not None}}
     result["warnings"] = run.warnings
     result["timings"] = run.timings
@@ -507,7 +576,7 @@ def _existing_names(person: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _mail_context(employee: dict[str, Any]) -> dict[str, Any]:
+def _mail_context(run: EventRun) -> dict[str, Any]:
     keys = (
         "employeeId",
         "givenName",
@@ -516,7 +585,10 @@ def _mail_context(employee: dict[str, Any]) -> dict[str, Any]:
         "personalEmail",
         "preferredLanguage",
     )
-    return {key: employee.get(key) for key in (*keys, "timeZone") if employee.get(key) is not None}
+    context = {key: run.employee.get(key) for key in keys if run.employee.get(key) is not None}
+    # The zone the run settled on, not only one the event carried: emails state local times in it.
+    context["timeZone"] = run.zone_name
+    return context
 
 
 def _event_ids(run: EventRun) -> dict[str, Any]:

@@ -27,6 +27,8 @@ class Progress:
         self.user_principal_name: str | None = None
         self.attempt = 1
         self.detail: str | None = None
+        self.time_zone: dict[str, str] | None = None
+        """The zone the run schedules in and where it came from (`{"name","source","from"?}`)."""
 
     @property
     def event_type(self) -> str:
@@ -59,6 +61,8 @@ class Progress:
         }
         if self.user_principal_name:
             status["userPrincipalName"] = self.user_principal_name
+        if self.time_zone:
+            status["timeZone"] = self.time_zone
         if detail:
             status["detail"] = detail
         self._context.set_custom_status(status)

@@ -128,13 +128,19 @@ def reservation_keys(names: dict[str, Any]) -> list[str]:
     return sorted(keys)
 
 
-def reserve_names(context: Any, progress: Progress, employee: dict[str, Any], tried: list[str]) -> Step:
+def reserve_names(
+    context: Any, progress: Progress, employee: dict[str, Any], tried: list[str], owner_id: str | None = None
+) -> Step:
     """Pick the first candidate that is free in Entra and not reserved by another running event.
 
-    Returns `(names, keys, warnings)`; the caller releases `keys` when the event ends.
+    `owner_id` (a rename) is the person's own account, whose identifiers are free for them. Returns
+    `(names, keys, warnings)`; the caller releases `keys` when the event ends.
     """
+    request: dict[str, Any] = {"employee": employee, "exclude": tried}
+    if owner_id:
+        request["ownerId"] = owner_id
     while True:
-        found = yield call_retrying(context, c.FIND_FREE_NAMES, {"employee": employee, "exclude": tried})
+        found = yield call_retrying(context, c.FIND_FREE_NAMES, request)
         warnings: list[str] = list(found.get("warnings", []))
         candidates: list[dict[str, Any]] = found["candidates"]
         if not candidates:

@@ -86,7 +86,22 @@ class ScriptedTenant:
             c.GET_USER_DETAILS: lambda req: next(u for u in self.users.values() if u["id"] == req["userId"]),
             c.REVOKE_SESSIONS: lambda req: self.revoked.append(req["userId"]) or {"revoked": True},
             c.SEND_NOTIFICATION: self._notify,
+            c.WAKE_PENDING_HIRE: self._wake,
+            c.INSTANCE_STATUS: self._instance_status,
         }
+
+    def _wake(self, req: dict[str, Any]) -> dict[str, Any]:
+        assert self.host is not None
+        status = self.host.status(req["instanceId"])
+        if not status or status["runtimeStatus"] not in ("Running", "Pending"):
+            return {"delivered": False}
+        self.host.raise_event(req["instanceId"], c.EVENT_PENDING_HIRE_CHANGED, {})
+        return {"delivered": True}
+
+    def _instance_status(self, req: dict[str, Any]) -> dict[str, Any]:
+        assert self.host is not None
+        status = self.host.status(req["instanceId"]) or {}
+        return {"runtimeStatus": status.get("runtimeStatus"), "stage": (status.get("customStatus") or {}).get("stage")}
 
     def _resolve_manager(self, req: dict[str, Any]) -> dict[str, Any] | None:
         manager = self.users.get(req["managerEmployeeId"])
@@ -155,12 +170,19 @@ class ScriptedTenant:
             "onPremisesSamAccountName": extension.get("samAccountName"),
         }
         enterprise = record.get("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User", {})
+        work_mail = next((e["value"] for e in record.get("emails", []) if e.get("type") == "work"), None)
         user.update(
             {
                 "displayName": record.get("displayName", user.get("displayName")),
                 "accountEnabled": record["active"],
                 "jobTitle": record.get("title"),
                 "managerEmployeeId": (enterprise.get("manager") or {}).get("value"),
+                "userPrincipalName": record["userName"],
+                "mail": work_mail or user.get("mail"),
+                "givenName": (record.get("name") or {}).get("givenName", user.get("givenName")),
+                "surname": (record.get("name") or {}).get("familyName", user.get("surname")),
+                "employeeType": extension.get("employeeType", user.get("employeeType")),
+                "proxyAddresses": extension.get("proxyAddresses", user.get("proxyAddresses", [])),
             }
         )
         if existing is None and not self.connect_sync:

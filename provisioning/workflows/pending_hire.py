@@ -1,0 +1,180 @@
+"""Changes HR makes before a new hire starts: corrections amend the pending hire, a withdrawn offer cancels it.
+
+Start dates move, titles and managers get corrected, offers are withdrawn, all before the account exists. Without
+this module an update for someone whose hire is still scheduled would fail with `UnknownEmployee` (there is no
+account yet), and a termination would wait for its date while the hire created an account anyway. Instead, the
+employee record (employee_record.py) knows the pending hire, and:
+- an **update** taking effect on or before the start date (or without a date) is queued as an amendment of the
+  hire, which applies it when it wakes, and ends with outcome `amended`;
+- a **hire or rehire sent again** (a new eventId) for someone whose hire is pending amends it the same way and moves
+  its start date: the pending hire re-schedules itself;
+- a **termination** whose last day is before the start date withdraws the hire: it ends `cancelled` without ever
+  writing, and the termination ends with outcome `withdrawn`.
+Once the hire has started provisioning, a change waits for it to finish and then applies to the account as usual.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from provisioning.workflows import contracts as c
+from provisioning.workflows.employee_record import record_id
+from provisioning.workflows.plan import effective_instant
+from provisioning.workflows.steps import Step, call_retrying, cancel_timer
+
+Early = tuple[str, dict[str, Any]] | None
+"""`(outcome, output fields)` when the event ends here, or None to continue with the normal workflow."""
+
+HIRE_POLL_FIRST = timedelta(minutes=1)
+HIRE_POLL_MAX = timedelta(minutes=30)
+MAX_REGISTRATIONS = 3
+
+
+def before_start(run: Any) -> Step:
+    """A hire or rehire: become the employee's pending hire and wait for the start (amendably), or amend the one
+    that already is."""
+    for _ in range(MAX_REGISTRATIONS):
+        role = yield run.context.call_entity(
+            record_id(run.employee_id),
+            "register-hire",
+            {
+                "instanceId": run.context.instance_id,
+                "eventId": run.event["eventId"],
+                "startDate": run.event["effectiveDate"],
+            },
+        )
+        if role["role"] == "pending":
+            return (yield from _wait_for_start(run))
+        early = yield from _amend(run)
+        if early is not None:
+            return early
+    return (yield from _wait_for_start(run))
+
+
+def settle_with_pending_hire(run: Any) -> Step:
+    """An update or termination: amend or withdraw a pending hire, or wait for one that is provisioning."""
+    kind = run.event["type"]
+    if kind not in ("update", "termination"):
+        return None
+    if kind == "update":
+        return (yield from _amend(run))
+    answer = yield run.context.call_entity(
+        record_id(run.employee_id),
+        "withdraw",
+        {"eventId": run.event["eventId"], "lastDay": run.event["effectiveDate"]},
+    )
+    return (yield from _after(run, answer, "withdrawn"))
+
+
+def _amend(run: Any) -> Step:
+    """Offer this event to the pending hire as an amendment (the employee record decides whether it is one)."""
+    amendment = {"eventId": run.event["eventId"], "instanceId": run.context.instance_id, "event": run.event}
+    answer = yield run.context.call_entity(record_id(run.employee_id), "amend", amendment)
+    return (yield from _after(run, answer, "amended"))
+
+
+def _after(run: Any, answer: dict[str, Any], outcome: str) -> Step:
+    """Act on the employee record's answer to an amendment or withdrawal."""
+    hire = answer.get("hire") or {}
+    if answer["status"] in ("queued", "withdrawn"):
+        woke = yield call_retrying(run.context, c.WAKE_PENDING_HIRE, {"instanceId": hire["instanceId"]})
+        if woke.get("delivered"):
+            return outcome, {
+                "hireId": hire["instanceId"],
+                "hireEventId": hire["eventId"],
+                "startDate": hire["startDate"],
+            }
+        # The hire's instance no longer runs (ended by hand): forget it and handle this event on its own.
+        run.context.signal_entity(record_id(run.employee_id), "hire-ended", {"instanceId": hire["instanceId"]})
+        return None
+    if answer["status"] == "provisioning":
+        return (yield from _wait_for_hire(run, hire))
+    return None
+
+
+def _wait_for_hire(run: Any, hire: dict[str, Any]) -> Step:
+    """The hire is creating the account right now: wait (rescindably) until it has ended, then go on as usual."""
+    context = run.context
+    rescind = context.wait_for_external_event(c.rescind_event("scheduled"))
+    delay = HIRE_POLL_FIRST
+    run.progress.enter("scheduled", detail=f"waiting for hire {hire['eventId']} to finish")
+    while True:
+        status = yield call_retrying(context, c.INSTANCE_STATUS, {"instanceId": hire["instanceId"]})
+        if status.get("runtimeStatus") not in ("Running", "Pending"):
+            return None
+        timer = context.create_timer(context.current_utc_datetime + delay)
+        winner = yield context.task_any([rescind, timer])
+        if winner is rescind:
+            cancel_timer(timer)
+            return "cancelled", {}
+        delay = min(HIRE_POLL_MAX, delay * 2)
+
+
+def _wait_for_start(run: Any) -> Step:
+    """Wait until the hire's provisioning moment, applying amendments as they come; None when it is time."""
+    context = run.context
+    record = record_id(run.employee_id)
+    rescind = context.wait_for_external_event(c.rescind_event("scheduled"))
+    wake = None
+    while True:
+        when = effective_instant(run.event, run.options, run.zone)
+        if when is None or when <= context.current_utc_datetime:
+            claimed = yield context.call_entity(record, "claim", {"instanceId": context.instance_id})
+            moved = apply_amendments(run, claimed["amendments"])
+            if claimed.get("cancelledBy"):
+                return "cancelled", {"cancelledBy": claimed["cancelledBy"]}
+            if moved and (effective_instant(run.event, run.options, run.zone) or when) > context.current_utc_datetime:
+                yield context.call_entity(
+                    record,
+                    "reopen",
+                    {"instanceId": context.instance_id, "startDate": run.event["effectiveDate"]},
+                )
+                continue
+            return None
+        run.progress.enter("scheduled", detail=f"until {when.isoformat()}")
+        # Waiters are kept across rounds: a new one for a name that already has an open waiter would never fire,
+        # because a raised event goes to the oldest open waiter of its name.
+        if wake is None or wake.is_completed:
+            wake = context.wait_for_external_event(c.EVENT_PENDING_HIRE_CHANGED)
+        timer = context.create_timer(when)
+        winner = yield context.task_any([rescind, wake, timer])
+        if winner is timer:
+            continue
+        cancel_timer(timer)
+        if winner is rescind:
+            return "cancelled", {}
+        taken = yield context.call_entity(record, "take", {"instanceId": context.instance_id})
+        apply_amendments(run, taken["amendments"])
+        if taken.get("cancelledBy"):
+            return "cancelled", {"cancelledBy": taken["cancelledBy"]}
+
+
+def apply_amendments(run: Any, amendments: list[dict[str, Any]]) -> bool:
+    """Merge amendments into the pending hire's event, in order; True when the start date moved.
+
+    An amendment's employee fields replace the hire's (absent ones are kept, as for any update); `attributes`
+    merge by name; a hire or rehire sent again also moves the start date and, with a `timeZone`, the zone. An
+    amendment that happened before the data the hire already holds (`occurredAt`) is ignored with a warning.
+    """
+    moved = False
+    for amendment in amendments:
+        event = amendment["event"]
+        current, incoming = run.event.get("occurredAt"), event.get("occurredAt")
+        if current and incoming and datetime.fromisoformat(incoming) < datetime.fromisoformat(current):
+            run.warnings.append(f"event {amendment['eventId']} is older than this hire's data and was not applied")
+            continue
+        for key, value in event["employee"].items():
+            if key == "attributes":
+                run.employee["attributes"] = {**(run.employee.get("attributes") or {}), **value}
+            else:
+                run.employee[key] = value
+        if event["type"] in ("hire", "rehire") and event.get("effectiveDate"):
+            moved = moved or event["effectiveDate"] != run.event.get("effectiveDate")
+            run.event["effectiveDate"] = event["effectiveDate"]
+        if "timeZone" in event["employee"]:
+            run.use_zone({"name": event["employee"]["timeZone"], "source": "event", "from": amendment["eventId"]})
+        if incoming:
+            run.event["occurredAt"] = incoming
+        run.amended_by.append(amendment["eventId"])
+    return moved
