@@ -170,17 +170,16 @@ async def start_hr_events(request: dict[str, Any], client: df.DurableOrchestrati
 @bp.activity_trigger(input_name="request", activity=c.WAKE_PENDING_HIRE)
 @bp.durable_client_input(client_name="client")
 async def wake_pending_hire(request: dict[str, Any], client: df.DurableOrchestrationClient) -> dict[str, Any]:
-    """Tell a waiting hire that its employee record holds an amendment or a withdrawal for it.
-
-    Not delivered means the hire's instance no longer runs (ended by hand); the caller then forgets it.
-    """
+    """Raise `event` into a pending hire (its start date moved, or a termination withdrew it); with no event, only
+    check that it still runs. Not delivered means the hire's instance no longer runs (ended by hand)."""
     status = await client.get_status(request["instanceId"])
     if not status or status.runtime_status not in (
         df.OrchestrationRuntimeStatus.Running,
         df.OrchestrationRuntimeStatus.Pending,
     ):
         return {"delivered": False}
-    await client.raise_event(request["instanceId"], c.EVENT_PENDING_HIRE_CHANGED, {"at": datetime.now(UTC).isoformat()})
+    if request.get("event"):
+        await client.raise_event(request["instanceId"], request["event"], {"at": datetime.now(UTC).isoformat()})
     return {"delivered": True}
 
 

@@ -53,16 +53,22 @@ def remember_zone(state: State | None, name: str, event_id: str) -> State:
     return {**(state or {}), "timeZone": {"name": name, "eventId": event_id}}
 
 
-def register_hire(state: State | None, instance_id: str, event_id: str, start_date: str) -> tuple[State, State]:
+def register_hire(
+    state: State | None, instance_id: str, event_id: str, start_date: str, *, reopen: bool = False
+) -> tuple[State, State]:
     """Make this hire the employee's pending hire, unless another one still is (then this one amends that one).
 
-    Returns `{"role": "pending"}` or `{"role": "amends", "hire": <the pending hire>}`.
+    `reopen` is the hire's own orchestration (also after it continued as new with a moved start date): it is waiting
+    again. The registration made where the instance is started never reopens, so a late one cannot make an
+    already provisioning hire look amendable. Returns `{"role": "pending" | "amends", "hire"}`.
     """
     state = dict(state or {})
     pending = state.get("pendingHire")
     if pending and pending["instanceId"] != instance_id and pending["state"] in (WAITING, PROVISIONING):
         return state, {"role": "amends", "hire": dict(pending)}
-    if not pending or pending["instanceId"] != instance_id:
+    if pending and pending["instanceId"] == instance_id and reopen and pending["state"] == PROVISIONING:
+        state["pendingHire"] = {**pending, "state": WAITING, "startDate": start_date}
+    elif not pending or pending["instanceId"] != instance_id:
         state["pendingHire"] = {
             "instanceId": instance_id,
             "eventId": event_id,
@@ -132,15 +138,6 @@ def take(state: State | None, instance_id: str, *, claim: bool) -> tuple[State, 
     return state, result
 
 
-def reopen(state: State | None, instance_id: str, start_date: str) -> State:
-    """An amendment taken at the last moment moved the start later: the hire waits (and is amendable) again."""
-    state = dict(state or {})
-    pending = state.get("pendingHire")
-    if pending and pending["instanceId"] == instance_id and pending["state"] == PROVISIONING:
-        state["pendingHire"] = {**pending, "state": WAITING, "startDate": start_date}
-    return state
-
-
 def hire_ended(state: State | None, instance_id: str) -> State:
     """The hire finished, failed or was cancelled: it is no longer pending."""
     state = dict(state or {})
@@ -175,15 +172,19 @@ def employee_record(context: df.DurableEntityContext) -> None:
     if operation == "remember-zone":
         state = remember_zone(state, payload["name"], payload["eventId"])
     elif operation == "register-hire":
-        state, result = register_hire(state, payload["instanceId"], payload["eventId"], payload["startDate"])
+        state, result = register_hire(
+            state,
+            payload["instanceId"],
+            payload["eventId"],
+            payload["startDate"],
+            reopen=bool(payload.get("reopen")),
+        )
     elif operation == "amend":
         state, result = amend(state, payload)
     elif operation == "withdraw":
         state, result = withdraw(state, payload["eventId"], payload["lastDay"])
     elif operation in ("take", "claim"):
         state, result = take(state, payload["instanceId"], claim=operation == "claim")
-    elif operation == "reopen":
-        state = reopen(state, payload["instanceId"], payload["startDate"])
     elif operation == "hire-ended":
         state = hire_ended(state, payload["instanceId"])
     elif operation == "leave-started":

@@ -42,6 +42,7 @@ class EventRun:
 
     def __init__(self, context: Any) -> None:
         payload: dict[str, Any] = context.get_input()
+        self.payload = payload
         self.context = context
         self.event: dict[str, Any] = payload["event"]
         self.options = c.WorkflowOptions.from_dict(payload.get("options"))
@@ -49,15 +50,27 @@ class EventRun:
         self.employee: dict[str, Any] = self.event["employee"]
         self.employee_id: str = self.employee["employeeId"]
         self.progress = Progress(context, self.event)
-        self.warnings: list[str] = []
+        self.warnings: list[str] = list(payload.get("warnings") or [])
         self.reserved: list[str] = []
         self.enqueued = False
         self.settled_log_ids: list[str] = []
         """Provisioning-log entries already acted on (a conflict), so a re-upload is judged by its own entry."""
-        self.timings: dict[str, str] = {"acceptedAt": context.current_utc_datetime.isoformat()}
+        self.timings: dict[str, str] = {
+            "acceptedAt": payload.get("acceptedAt") or context.current_utc_datetime.isoformat()
+        }
         self.zone = schedule.zone(self.employee.get("timeZone"), self.options.default_time_zone)
-        self.amended_by: list[str] = []
+        self.amended_by: list[str] = list(payload.get("amendedBy") or [])
         """Events that amended this pending hire before it started (see pending_hire)."""
+
+    def carry_over(self) -> dict[str, Any]:
+        """The input of this run's next execution (a hire that continues as new after its start date moved)."""
+        return {
+            **self.payload,
+            "event": self.event,
+            "amendedBy": self.amended_by,
+            "warnings": self.warnings,
+            "acceptedAt": self.timings["acceptedAt"],
+        }
 
     def use_zone(self, choice: dict[str, str]) -> None:
         """Schedule in `choice` from now on and show it, with its source, in the custom status."""
@@ -79,7 +92,8 @@ class EventRun:
 def hr_event(context: df.DurableOrchestrationContext) -> Step:
     """Run one HR event from acceptance to a provisioned, updated or disabled account."""
     run = EventRun(context)
-    run.progress.enter("accepted")
+    if not context.get_input().get("acceptedAt"):
+        run.progress.enter("accepted")
     # No try/finally: a generator abandoned mid-replay runs its finally block, which would schedule actions.
     try:
         result = yield from _run(run)
@@ -92,6 +106,8 @@ def hr_event(context: df.DurableOrchestrationContext) -> Step:
         activity_failure = c.WorkflowFailed("ActivityFailed", _first_line(str(unexpected)))
         yield from _fail(run, activity_failure)
         raise activity_failure from None
+    if result is None:  # continued as new: the next execution carries on (and keeps its reservations)
+        return None
     _let_go(run)
     # The final stage is published in the same step that records the output, never before a durable step, so the
     # status API cannot show `completed` while the output is still missing.
@@ -120,6 +136,8 @@ def _run(run: EventRun) -> Step:
     else:
         early = yield from pending_hire.settle_with_pending_hire(run)
     if early is not None:
+        if early[0] == pending_hire.CONTINUED:
+            return None
         return _finish(run, early[0], **early[1])
 
     # 3. Schedule: wait, rescindably, for the moment the event takes effect (a hire waited in step 2).

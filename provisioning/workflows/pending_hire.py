@@ -11,6 +11,7 @@ employee record (employee_record.py) knows the pending hire, and:
 - a **termination** whose last day is before the start date withdraws the hire: it ends `cancelled` without ever
   writing, and the termination ends with outcome `withdrawn`.
 Once the hire has started provisioning, a change waits for it to finish and then applies to the account as usual.
+A hire whose start date moved continues as new with the amended event, so it waits once per execution.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ from provisioning.workflows.steps import Step, call_retrying, cancel_timer
 
 Early = tuple[str, dict[str, Any]] | None
 """`(outcome, output fields)` when the event ends here, or None to continue with the normal workflow."""
+CONTINUED = "continued-as-new"
+"""The Early outcome of a hire that restarted itself with its amended event; it has no output of its own."""
 
 HIRE_POLL_FIRST = timedelta(minutes=1)
 HIRE_POLL_MAX = timedelta(minutes=30)
@@ -42,6 +45,7 @@ def before_start(run: Any) -> Step:
                 "instanceId": run.context.instance_id,
                 "eventId": run.event["eventId"],
                 "startDate": run.event["effectiveDate"],
+                "reopen": True,
             },
         )
         if role["role"] == "pending":
@@ -75,10 +79,22 @@ def _amend(run: Any) -> Step:
 
 
 def _after(run: Any, answer: dict[str, Any], outcome: str) -> Step:
-    """Act on the employee record's answer to an amendment or withdrawal."""
+    """Act on the employee record's answer to an amendment or withdrawal.
+
+    A waiting hire only needs waking when its schedule changes: a withdrawal reaches it as a rescind, a moved start
+    date as `pending-hire-changed`. Other amendments wait in the record until the hire claims them.
+    """
     hire = answer.get("hire") or {}
     if answer["status"] in ("queued", "withdrawn"):
-        woke = yield call_retrying(run.context, c.WAKE_PENDING_HIRE, {"instanceId": hire["instanceId"]})
+        if answer["status"] == "withdrawn":
+            signal = c.rescind_event("scheduled")
+        elif run.event["type"] in ("hire", "rehire"):
+            signal = c.EVENT_PENDING_HIRE_CHANGED
+        else:
+            signal = None
+        woke = yield call_retrying(
+            run.context, c.WAKE_PENDING_HIRE, {"instanceId": hire["instanceId"], "event": signal}
+        )
         if woke.get("delivered"):
             return outcome, {
                 "hireId": hire["instanceId"],
@@ -89,65 +105,63 @@ def _after(run: Any, answer: dict[str, Any], outcome: str) -> Step:
         run.context.signal_entity(record_id(run.employee_id), "hire-ended", {"instanceId": hire["instanceId"]})
         return None
     if answer["status"] == "provisioning":
-        return (yield from _wait_for_hire(run, hire))
+        yield from _wait_for_hire(run, hire)
     return None
 
 
 def _wait_for_hire(run: Any, hire: dict[str, Any]) -> Step:
-    """The hire is creating the account right now: wait (rescindably) until it has ended, then go on as usual."""
+    """The hire is creating the account right now: wait until it has ended, then go on as usual.
+
+    Shown as `resolving` (the account this event needs is being made); not rescindable, and minutes long.
+    """
     context = run.context
-    rescind = context.wait_for_external_event(c.rescind_event("scheduled"))
     delay = HIRE_POLL_FIRST
-    run.progress.enter("scheduled", detail=f"waiting for hire {hire['eventId']} to finish")
+    run.progress.enter("resolving", detail=f"waiting for hire {hire['eventId']} to finish creating the account")
     while True:
         status = yield call_retrying(context, c.INSTANCE_STATUS, {"instanceId": hire["instanceId"]})
         if status.get("runtimeStatus") not in ("Running", "Pending"):
-            return None
-        timer = context.create_timer(context.current_utc_datetime + delay)
-        winner = yield context.task_any([rescind, timer])
-        if winner is rescind:
-            cancel_timer(timer)
-            return "cancelled", {}
+            return
+        yield context.create_timer(context.current_utc_datetime + delay)
         delay = min(HIRE_POLL_MAX, delay * 2)
 
 
 def _wait_for_start(run: Any) -> Step:
-    """Wait until the hire's provisioning moment, applying amendments as they come; None when it is time."""
+    """Wait until the hire's provisioning moment; None when it is time, an Early outcome otherwise.
+
+    One wait per execution: when the schedule changes (a moved start date), the hire continues as new with its
+    amended event. Waiting again in a loop would leave the first wait's rescind waiter open, and a rescind raised
+    later would go to it (a raised event goes to the oldest open waiter of its name) instead of the new wait.
+    """
     context = run.context
     record = record_id(run.employee_id)
-    rescind = context.wait_for_external_event(c.rescind_event("scheduled"))
-    wake = None
-    while True:
-        when = effective_instant(run.event, run.options, run.zone)
-        if when is None or when <= context.current_utc_datetime:
-            claimed = yield context.call_entity(record, "claim", {"instanceId": context.instance_id})
-            moved = apply_amendments(run, claimed["amendments"])
-            if claimed.get("cancelledBy"):
-                return "cancelled", {"cancelledBy": claimed["cancelledBy"]}
-            if moved and (effective_instant(run.event, run.options, run.zone) or when) > context.current_utc_datetime:
-                yield context.call_entity(
-                    record,
-                    "reopen",
-                    {"instanceId": context.instance_id, "startDate": run.event["effectiveDate"]},
-                )
-                continue
-            return None
+    when = effective_instant(run.event, run.options, run.zone)
+    if when is not None and when > context.current_utc_datetime:
         run.progress.enter("scheduled", detail=f"until {when.isoformat()}")
-        # Waiters are kept across rounds: a new one for a name that already has an open waiter would never fire,
-        # because a raised event goes to the oldest open waiter of its name.
-        if wake is None or wake.is_completed:
-            wake = context.wait_for_external_event(c.EVENT_PENDING_HIRE_CHANGED)
+        rescind = context.wait_for_external_event(c.rescind_event("scheduled"))
+        wake = context.wait_for_external_event(c.EVENT_PENDING_HIRE_CHANGED)
         timer = context.create_timer(when)
         winner = yield context.task_any([rescind, wake, timer])
-        if winner is timer:
-            continue
-        cancel_timer(timer)
-        if winner is rescind:
-            return "cancelled", {}
-        taken = yield context.call_entity(record, "take", {"instanceId": context.instance_id})
-        apply_amendments(run, taken["amendments"])
-        if taken.get("cancelledBy"):
-            return "cancelled", {"cancelledBy": taken["cancelledBy"]}
+        if winner is not timer:
+            cancel_timer(timer)
+            taken = yield context.call_entity(record, "take", {"instanceId": context.instance_id})
+            apply_amendments(run, taken["amendments"])
+            if winner is rescind or taken.get("cancelledBy"):  # HR rescinded it, or a termination withdrew it
+                return "cancelled", {"cancelledBy": taken.get("cancelledBy")}
+            return _continue_as_new(run)
+    claimed = yield context.call_entity(record, "claim", {"instanceId": context.instance_id})
+    moved = apply_amendments(run, claimed["amendments"])
+    if claimed.get("cancelledBy"):
+        return "cancelled", {"cancelledBy": claimed["cancelledBy"]}
+    later = effective_instant(run.event, run.options, run.zone)
+    if moved and later is not None and later > context.current_utc_datetime:
+        return _continue_as_new(run)
+    return None
+
+
+def _continue_as_new(run: Any) -> tuple[str, dict[str, Any]]:
+    """Start this hire's next execution with its amended event (same instance id, fresh waits)."""
+    run.context.continue_as_new(run.carry_over())
+    return CONTINUED, {}
 
 
 def apply_amendments(run: Any, amendments: list[dict[str, Any]]) -> bool:

@@ -95,7 +95,8 @@ class ScriptedTenant:
         status = self.host.status(req["instanceId"])
         if not status or status["runtimeStatus"] not in ("Running", "Pending"):
             return {"delivered": False}
-        self.host.raise_event(req["instanceId"], c.EVENT_PENDING_HIRE_CHANGED, {})
+        if req.get("event"):
+            self.host.raise_event(req["instanceId"], req["event"], {})
         return {"delivered": True}
 
     def _instance_status(self, req: dict[str, Any]) -> dict[str, Any]:

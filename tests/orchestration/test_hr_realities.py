@@ -108,6 +108,19 @@ class TestChangesBeforeTheStartDate:
         extension = tenant.uploads[0]["records"][0]["urn:ietf:params:scim:schemas:extension:contoso:1.0:User"]
         assert extension["HireDate"] == "2026-03-16T00:00:00Z"
 
+    def test_a_hire_whose_start_moved_can_still_be_rescinded(self, host: FunctionsHost, tenant: ScriptedTenant) -> None:
+        hire = submit(host, self.FUTURE_HIRE)
+        host.set_timers_enabled(False)
+        submit(host, event(eventId="wd-hire-moved", effectiveDate="2026-03-16"))
+        host.run_until_idle()
+        assert host.custom_status(hire["id"])["detail"] == "until 2026-03-08T23:00:00+00:00"
+        rescinded = host.request("DELETE", f"/api/hr-events/{hire['id']}", headers=HEADERS)
+        assert rescinded.status_code == 200
+        host.set_timers_enabled(True)
+        status = finish(host, hire["id"])
+        assert status["output"]["outcome"] == "cancelled" and status["output"]["amendedBy"] == ["wd-hire-moved"]
+        assert tenant.uploads == []
+
     def test_a_termination_before_the_start_withdraws_the_hire(
         self, host: FunctionsHost, tenant: ScriptedTenant
     ) -> None:

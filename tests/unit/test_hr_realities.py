@@ -124,8 +124,11 @@ class TestEmployeeRecord:
         assert [item["eventId"] for item in taken["amendments"]] == ["u1", "h2"]
         state, late = record.amend(state, {**update, "eventId": "u2"})
         assert late["status"] == "provisioning"
-        state = record.reopen(state, "hr-h1", "2026-12-20")
+        late_signal, _ = record.register_hire(state, "hr-h1", "h1", "2026-12-15")  # where it was started
+        assert record.amend(late_signal, {**update, "eventId": "u3"})[1]["status"] == "provisioning"
+        state, _ = record.register_hire(state, "hr-h1", "h1", "2026-12-20", reopen=True)  # continued as new
         assert record.amend(state, {**update, "eventId": "u3"})[1]["status"] == "queued"
+        assert state["pendingHire"]["startDate"] == "2026-12-20"
 
     def test_an_update_dated_after_the_start_is_not_an_amendment(self) -> None:
         later = {"eventId": "u1", "instanceId": "hr-u1", "event": {"type": "update", "effectiveDate": "2027-01-01"}}
