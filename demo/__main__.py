@@ -286,12 +286,20 @@ def summary(stack: Stack, rows: dict[str, dict[str, Any]], seconds: float) -> No
 def run_serve(args: argparse.Namespace) -> int:
     workdir = Path(args.state_dir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
-    with running_stack(workdir, time_scale=args.time_scale, entra_config=EMULATOR_DELAYS, port=args.port) as stack:
+    settings = dict(pair.split("=", 1) for pair in args.setting)
+    with running_stack(
+        workdir, time_scale=args.time_scale, entra_config=EMULATOR_DELAYS, port=args.port, settings=settings
+    ) as stack:
         seed(stack)
         console.print(f"API:            {stack.api}  (x-functions-key: {FUNCTION_KEY})")
         console.print(f"Status:         {stack.api}/hr-events/{{id}}")
         console.print(f"Health:         {stack.api}/health")
-        console.print(f"Entra emulator: https://127.0.0.1:{stack.entra.port}/_emulator/state")
+        state_url = f"https://127.0.0.1:{stack.entra.port}/_emulator/state"
+        console.print(f"Entra emulator: {state_url}")
+        console.print(f"  print it: curl -s --cacert {stack.entra.ca_path} {state_url} | python3 -m json.tool")
+        console.print(
+            f"Clock:          x{args.time_scale:g} (one real second is {args.time_scale:g} orchestration seconds)"
+        )
         console.print(f"State:          {workdir}")
         console.print("Environment of the app:")
         for key in ("HTTPS_PROXY", "NO_PROXY", "SSL_CERT_FILE", "IDENTITY_ENDPOINT", "PROVISIONING_API_ENDPOINT"):
@@ -312,6 +320,13 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=240.0, help="seconds to wait for the events")
     parser.add_argument("--port", type=int, default=7071, help="functions host port for --serve")
     parser.add_argument("--state-dir", default=".state/serve", help="state folder for --serve")
+    parser.add_argument(
+        "--setting",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="an app setting for --serve (repeatable), e.g. HR_SIGNING_SECRET_NAME=hr-signing",
+    )
     args = parser.parse_args()
     return run_serve(args) if args.serve else run_demo(args)
 

@@ -76,6 +76,10 @@ def _csv(value: str) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
 
 
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+"""Instance queries format instants as four-digit years; nothing was accepted before 1970 anyway."""
+
+
 def _instant(name: str, value: str, errors: list[FieldError]) -> datetime | None:
     try:
         parsed = datetime.fromisoformat(value.replace("z", "Z"))
@@ -85,7 +89,14 @@ def _instant(name: str, value: str, errors: list[FieldError]) -> datetime | None
     if parsed.tzinfo is None:
         errors.append(FieldError(name, "must carry a UTC offset"))
         return None
-    return parsed.astimezone(UTC)
+    try:
+        instant = parsed.astimezone(UTC)
+    except OverflowError:
+        instant = None
+    if instant is None or instant < EARLIEST:
+        errors.append(FieldError(name, "must be 1970-01-01T00:00:00Z or later"))
+        return None
+    return instant
 
 
 def parse_query(params: Mapping[str, str]) -> ListQuery:
@@ -126,8 +137,11 @@ def _cursor(text: str, errors: list[FieldError]) -> tuple[datetime, str] | None:
     try:
         raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
         created, instance_id = json.loads(raw)
-        return datetime.fromisoformat(created).astimezone(UTC), str(instance_id)
-    except (ValueError, TypeError):
+        position = datetime.fromisoformat(created).astimezone(UTC), str(instance_id)
+        if position[0] < EARLIEST:
+            raise ValueError("before 1970")
+        return position
+    except (ValueError, TypeError, OverflowError):
         errors.append(FieldError("cursor", "is not a cursor this API returned (use nextCursor as it is)"))
         return None
 
