@@ -264,7 +264,7 @@ def graph_credential(
     secrets: SecretCache | None,
     client_secret_name: str | None,
 ) -> TokenCredential:
-    """The credential the app uses for Graph (``GRAPH_AUTH``, product spec §5).
+    """The credential the app uses for Graph (``GRAPH_AUTH``, see the README's settings table).
 
     ``managed_identity``: the app's identity; ``client_id`` selects a user-assigned identity.
     ``client_secret``: a service principal (``tenant_id`` + ``client_id``) whose secret is read from Key
@@ -342,19 +342,20 @@ REQUIRED_GRAPH_ROLES: Final[Mapping[str, str]] = {
     "credential_password": "User-PasswordProfile.ReadWrite.All",
     "revoke_sessions": "User.RevokeSessions.All",
 }
-"""Least-privileged Graph application permission per capability (entra-graph-api.md §1.3, §8.4, §6).
+"""Least-privileged Graph application permission per capability (the permissions sections of the Graph pages
+for bulkUpload, provisioning logs, users, TAP and revokeSignInSessions).
 
 ``credential_password`` also needs the User Administrator directory role assigned to the app; that is a
 directory role, not an app role, so it is not visible in the token's ``roles`` claim.
 """
 
 ROLE_ALTERNATIVES: Final[Mapping[str, frozenset[str]]] = {
-    # OwnedBy works when the app owns the provisioning app (the ISV variant, §1.3).
+    # OwnedBy works when the app owns the provisioning app (the ISV variant on the bulkUpload permissions page).
     "SynchronizationData-User.Upload": frozenset({"SynchronizationData-User.Upload.OwnedBy"}),
-    # The newest concepts page names ProvisioningLog.Read.All (§4.1).
+    # The newest concepts page names ProvisioningLog.Read.All (inbound provisioning API concepts).
     "AuditLog.Read.All": frozenset({"ProvisioningLog.Read.All"}),
     "User.Read.All": frozenset({"User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}),
-    # The granular TAP permission from the newer TAP pages (§6.5).
+    # The granular TAP permission from the newer temporaryAccessPassMethod pages.
     "UserAuthenticationMethod.ReadWrite.All": frozenset({"UserAuthMethod-TAP.ReadWrite.All"}),
     "User-PasswordProfile.ReadWrite.All": frozenset({"User.ReadWrite.All", "Directory.ReadWrite.All"}),
     # Microsoft Q&A reports User.ReadWrite.All also works for revokeSignInSessions.

@@ -44,10 +44,11 @@ USER_SELECT = (
 )
 MANAGER_SELECT = ("id", "userPrincipalName", "mail", "displayName", "employeeId", "accountEnabled")
 LOG_CLOCK_SKEW = timedelta(minutes=2)
-"""The provisioning service's clock and ours differ; look this far back before the upload (product.md §4.1)."""
+"""The provisioning service's clock and ours differ; look this far back before the upload."""
 
 # Error codes the provisioning service writes when the UPN, mail or sAMAccountName is already used in the
-# target directory (entra-graph-api.md §3.6). A conflict is retried with the next name; other failures are not.
+# target directory (Entra inbound provisioning troubleshooting and the AD agent's export errors). A conflict is
+# retried with the next name; other failures are not.
 NAME_CONFLICT_CODES = frozenset(
     {
         "AzureActiveDirectoryInvalidUserPrincipalName",
@@ -163,8 +164,8 @@ def names_dict(candidate: naming.NameCandidate) -> dict[str, Any]:
 def summarize_log(entries: list[dict[str, Any]], ignore_ids: Iterable[str] = ()) -> dict[str, Any] | None:
     """The latest provisioning-log verdict for one record, or None when nothing was logged yet.
 
-    Entries are grouped by Microsoft's model: one record can produce a create and later a reference update with
-    the same changeId; the latest entry is authoritative (entra-graph-api.md §4.6).
+    Entries are grouped by Microsoft's model (provisioningObjectSummary): one record can produce a create and later
+    a manager reference update with the same changeId; the latest entry is authoritative.
     """
     ignored = set(ignore_ids)
     relevant = [entry for entry in entries if entry.get("id") not in ignored]

@@ -1,4 +1,4 @@
-"""HR event models and their validation (product.md §2.1).
+"""HR event models and their validation (docs/design.md, "The HR event").
 
 Everything an HR system can get wrong is caught here, before anything is scheduled or sent to
 Graph, and reported per field with a JSON path ("employee.givenName", "events[3].eventId") so
@@ -42,7 +42,7 @@ INSTANCE_ID_PREFIX = "hr-"
 # Durable Functions instance ids are limited to 256 characters.
 _INSTANCE_ID_MAX = 256
 
-# What the app itself writes into the custom SCIM extension (product.md §3.3); HR `attributes`
+# What the app itself writes into the custom SCIM extension (docs/design.md, "What goes to Entra"); HR `attributes`
 # must not overwrite them. The admin adds each as "<SCIM_EXTENSION_URN>:<name>" to the app's schema.
 APP_EXTENSION_ATTRIBUTES = (
     "HireDate",

@@ -1,4 +1,4 @@
-"""SCIM records and BulkRequests for Entra API-driven inbound provisioning (product.md §3.2-3.3).
+"""SCIM records and BulkRequests for Entra API-driven inbound provisioning (docs/design.md, "What goes to Entra").
 
 Two facts shape this module. The provisioning service treats an omitted `active` as false, so
 every record carries `active` explicitly. And an update is never partial: an update or

@@ -538,7 +538,7 @@ class Settings:
         return ZoneInfo(self.default_time_zone)
 
     def name_policy(self) -> NamePolicy:
-        """The user name generator's policy (product.md §3.1) from these settings."""
+        """The user name generator's policy (docs/design.md, "Names") from these settings."""
         return NamePolicy(
             upn_domain=self.upn_domain,
             mail_domain=self.mail_domain,

@@ -1,4 +1,4 @@
-"""Optional HMAC request signing for HR calls (product.md §7).
+"""Optional HMAC request signing for HR calls (openapi.yaml says which routes and how).
 
 The HR system sends `X-HR-Timestamp: <unix seconds>` and `X-HR-Signature: sha256=<hex HMAC-SHA256 of
 "<timestamp>.<raw body>">`. The timestamp binds the signature to a moment (±tolerance), and a short-lived memory

@@ -59,7 +59,7 @@ EVENT_INSTANCE_PREFIX: Final = "hr-"
 BATCH_INSTANCE_PREFIX: Final = "batch-"
 UPLOADER_INSTANCE_PREFIX: Final = "bulk-uploader-"
 
-# Stages shown in custom status (product.md §6), in the order a hire passes through them.
+# Stages shown in custom status (docs/design.md, "Stages and status"), in the order a hire passes through them.
 STAGES: Final = (
     "accepted",
     "scheduled",

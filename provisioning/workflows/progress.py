@@ -2,7 +2,7 @@
 
 Custom status is replayed like everything else in an orchestrator, so it only ever carries values that are
 already in the history (stage, ids, the UPN once chosen). It never carries a secret or personal data beyond the
-UPN that product.md §6 names.
+UPN that the status shows (docs/design.md, "Stages and status").
 """
 
 from __future__ import annotations

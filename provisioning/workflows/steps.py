@@ -86,7 +86,7 @@ def upload_record(context: Any, record: dict[str, Any], group: str | None) -> St
     """Hand the SCIM record to the shared bulk upload queue and wait for the bulk request that carried it.
 
     Events never call bulkUpload themselves: one uploader orchestration packs records from every running event
-    into requests of at most 50 operations and paces them against the tenant's call limits (product.md §4.5).
+    into requests of at most 50 operations and paces them against the tenant's call limits (docs/design.md).
     Returns the uploader's result: `{"status": "accepted", "submittedAt": ...}` or `{"status": "rejected", ...}`.
     """
     ticket = yield context.call_entity(

@@ -1,4 +1,4 @@
-"""HR event validation: every rule of product.md §2.1 names the field path it broke."""
+"""HR event validation: every rule of docs/design.md "The HR event" names the field path it broke."""
 
 from __future__ import annotations
 
@@ -65,7 +65,7 @@ SAMPLE: dict[str, Any] = {
 
 
 def sample(**changes: Any) -> dict[str, Any]:
-    """The product.md example with dotted-path changes; a value of DELETE removes the key."""
+    """The documented example event with dotted-path changes; a value of DELETE removes the key."""
     data = copy.deepcopy(SAMPLE)
     for dotted, value in changes.items():
         target = data

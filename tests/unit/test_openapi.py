@@ -373,7 +373,7 @@ def test_request_examples_are_events_the_code_accepts(document: dict[str, Any]) 
     assert checked >= 4
 
 
-def test_the_hire_example_is_the_one_product_md_specifies(document: dict[str, Any]) -> None:
+def test_the_hire_example_is_the_one_docs_design_md_shows(document: dict[str, Any]) -> None:
     examples = document["components"]["requestBodies"]["HrEvent"]["content"]["application/json"]["examples"]
     hire = examples["hire"]["value"]
     assert set(hire["employee"]) == {field.alias for field in Employee.model_fields.values()}
