@@ -286,7 +286,7 @@ def summary(stack: Stack, rows: dict[str, dict[str, Any]], seconds: float) -> No
 def run_serve(args: argparse.Namespace) -> int:
     workdir = Path(args.state_dir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
-    settings = dict(pair.split("=", 1) for pair in args.setting)
+    settings = dict(args.setting)
     with running_stack(
         workdir, time_scale=args.time_scale, entra_config=EMULATOR_DELAYS, port=args.port, settings=settings
     ) as stack:
@@ -313,6 +313,13 @@ def run_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _setting(text: str) -> tuple[str, str]:
+    name, equals, value = text.partition("=")
+    if not equals or not name:
+        raise argparse.ArgumentTypeError(f"{text!r} is not NAME=VALUE")
+    return name, value
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--serve", action="store_true", help="keep the stack running (make serve)")
@@ -324,6 +331,7 @@ def main() -> int:
         "--setting",
         action="append",
         default=[],
+        type=_setting,
         metavar="NAME=VALUE",
         help="an app setting for --serve (repeatable), e.g. HR_SIGNING_SECRET_NAME=hr-signing",
     )
