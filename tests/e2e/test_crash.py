@@ -31,8 +31,9 @@ pytestmark = pytest.mark.e2e
 TIME_SCALE = 120.0
 """Fast enough that a 60-minute sync deadline is 30 real seconds; slow enough that stages are observable."""
 SETTINGS = {"PROVISIONING_POLL_INITIAL_SECONDS": "15", "UPLOAD_COALESCE_SECONDS": "5"}
-PIPELINE_DELAYS = {"agentDelaySeconds": 0.3, "logDelaySeconds": 0.6, "syncDelaySeconds": 0.8}
-"""Small but nonzero, so that awaiting-provisioning and awaiting-sync last long enough to be caught."""
+PIPELINE_DELAYS = {"agentDelaySeconds": 0.3, "logDelaySeconds": 0.6, "syncDelaySeconds": 2.0}
+"""Small but nonzero, so that awaiting-provisioning and awaiting-sync last long enough to be caught: the sync lags
+the log by more than one provisioning poll, so at least one poll sees the log without the account."""
 COMPLETION_TIMEOUT = 60.0
 
 START_DATE = (date.today() + timedelta(days=3)).isoformat()
