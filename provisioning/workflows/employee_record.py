@@ -179,6 +179,10 @@ def employee_record(context: df.DurableEntityContext) -> None:
             payload["startDate"],
             reopen=bool(payload.get("reopen")),
         )
+        if payload.get("timeZone"):
+            state = remember_zone(state, payload["timeZone"], payload["eventId"])
+        if result["role"] == "pending" and payload.get("claim"):
+            state, result["claimed"] = take(state, payload["instanceId"], claim=True)
     elif operation == "amend":
         state, result = amend(state, payload)
     elif operation == "withdraw":

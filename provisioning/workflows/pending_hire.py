@@ -38,6 +38,8 @@ def before_start(run: Any) -> Step:
     """A hire or rehire: become the employee's pending hire and wait for the start (amendably), or amend the one
     that already is."""
     for _ in range(MAX_REGISTRATIONS):
+        when = effective_instant(run.event, run.options, run.zone)
+        due = when is None or when <= run.context.current_utc_datetime
         role = yield run.context.call_entity(
             record_id(run.employee_id),
             "register-hire",
@@ -46,8 +48,12 @@ def before_start(run: Any) -> Step:
                 "eventId": run.event["eventId"],
                 "startDate": run.event["effectiveDate"],
                 "reopen": True,
+                "claim": due,  # a hire due now claims in the same operation: one round trip less before the upload
+                "timeZone": run.employee.get("timeZone"),
             },
         )
+        if role["role"] == "pending" and "claimed" in role:
+            return _claimed(run, role["claimed"])
         if role["role"] == "pending":
             return (yield from _wait_for_start(run))
         early = yield from _amend(run)
@@ -149,11 +155,16 @@ def _wait_for_start(run: Any) -> Step:
                 return "cancelled", {"cancelledBy": taken.get("cancelledBy")}
             return _continue_as_new(run)
     claimed = yield context.call_entity(record, "claim", {"instanceId": context.instance_id})
+    return _claimed(run, claimed)
+
+
+def _claimed(run: Any, claimed: dict[str, Any]) -> Early:
+    """The hire has claimed its start: apply what was queued; go on (None), end, or wait again for a moved start."""
     moved = apply_amendments(run, claimed["amendments"])
     if claimed.get("cancelledBy"):
         return "cancelled", {"cancelledBy": claimed["cancelledBy"]}
     later = effective_instant(run.event, run.options, run.zone)
-    if moved and later is not None and later > context.current_utc_datetime:
+    if moved and later is not None and later > run.context.current_utc_datetime:
         return _continue_as_new(run)
     return None
 

@@ -62,7 +62,10 @@ def settle_zone(context: Any, event: dict[str, Any], default: str) -> Step:
     effective = event.get("effectiveDate")
     around = date.fromisoformat(effective) if effective else context.current_utc_datetime.date()
     if employee.get("timeZone"):
-        context.signal_entity(record_key, "remember-zone", {"name": employee["timeZone"], "eventId": event["eventId"]})
+        if event["type"] not in ("hire", "rehire"):  # a hire remembers it when it registers (pending_hire)
+            context.signal_entity(
+                record_key, "remember-zone", {"name": employee["timeZone"], "eventId": event["eventId"]}
+            )
         return choose(event, record=None, account=None, default=default, around=around)
     if from_location(employee, around):
         return choose(event, record=None, account=None, default=default, around=around)
