@@ -8,7 +8,19 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from provisioning import activities, entities, http_api, workflows
+from provisioning.intake import activities as intake_activities
+from provisioning.intake import mapped
+from provisioning.intake import routes as intake_routes
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
-for blueprint in (http_api.bp, workflows.bp, activities.bp, entities.bp):
+for blueprint in (
+    http_api.bp,
+    mapped.bp,
+    intake_routes.bp,
+    workflows.bp,
+    activities.bp,
+    intake_activities.bp,
+    entities.bp,
+):
     app.register_functions(blueprint)
+mapped.check_mapping_at_startup()

@@ -78,16 +78,12 @@ def main() -> None:
         for start in range(0, USERS, 1000):
             control.seed_users("synced", [_person(n) for n in range(start, min(start + 1000, USERS))])
         seeding = time.perf_counter() - started
-        control.configure(agentOnline=False, rateLimit={"callsPer5s": 100_000, "dailyCalls": 100_000})
+        control.configure(agentOnline=False, rateLimit={"callsPerWindow": 100_000, "dailyCalls": 100_000})
         os.environ.update(entra.env)
-        from azure.identity import ClientSecretCredential
+        from emulators.entra.testing import app_credential
 
         env = entra.env
-        token = (
-            ClientSecretCredential(env["AZURE_TENANT_ID"], env["AZURE_CLIENT_ID"], env["AZURE_CLIENT_SECRET"])
-            .get_token("https://graph.microsoft.com/.default")
-            .token
-        )
+        token = app_credential(env).get_token("https://graph.microsoft.com/.default").token
         job = f"API2AD.{env['AZURE_TENANT_ID'].replace('-', '')}.6f0e8d9c-2a1b-4c3d-9e8f-7a6b5c4d3e2f"
         with httpx.Client(
             base_url="https://graph.microsoft.com/v1.0", headers={"Authorization": f"Bearer {token}"}, timeout=60

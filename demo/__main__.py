@@ -1,17 +1,19 @@
 """`make demo`: the product's main job, offline, as an HR system would drive it.
 
 Starts the Entra emulator and the functions host with the real app, seeds a small tenant, posts a hire whose
-natural name is already taken (with diacritics), a mover with a new manager and a leaver, shows each event's
-stage live, then prints what ended up in AD and Entra and which emails went out. `--serve` (`make serve`)
+natural name is already taken (with diacritics), a mover with a new manager and a leaver, and lets an emulated
+BambooHR announce one more hire with its signed webhooks; shows each event's stage live, then prints what ended up
+in AD and Entra, which emails went out and what was written back to BambooHR. `--serve` (`make serve`)
 keeps the stack up instead, like `func start`.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import tempfile
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +22,8 @@ from rich.live import Live
 from rich.panel import Panel
 from rich.table import Table
 
-from demo.stack import FUNCTION_KEY, Stack, running_stack
+from demo.stack import FUNCTION_KEY, HRIS_SETTINGS, Stack, connect_hris, running_stack, wait_until
+from emulators.hris.testing import HrisEmulator
 
 console = Console(width=None if Console().is_terminal else 130)
 
@@ -182,10 +185,16 @@ def run_demo(args: argparse.Namespace) -> int:
     with (
         tempfile.TemporaryDirectory(prefix="hr-demo-") as workdir,
         running_stack(
-            Path(workdir), time_scale=args.time_scale, clock_start=DEMO_CLOCK_START, entra_config=EMULATOR_DELAYS
+            Path(workdir),
+            time_scale=args.time_scale,
+            clock_start=DEMO_CLOCK_START,
+            entra_config=EMULATOR_DELAYS,
+            settings=HRIS_SETTINGS,
         ) as stack,
+        HrisEmulator(stack.entra) as hris,
     ):
         seed(stack)
+        connect_hris(stack, hris)
         console.print(
             Panel.fit(
                 f"Entra emulator on https://127.0.0.1:{stack.entra.port} (proxy {stack.entra.proxy_port}); "
@@ -200,6 +209,7 @@ def run_demo(args: argparse.Namespace) -> int:
             console.print(f"POST /api/hr-events {event['type']:<11} {event['eventId']} -> {response.status_code}")
             response.raise_for_status()
             instances[event["eventId"]] = response.json()["id"]
+        instances.update(hire_in_bamboohr(hris))
         rows: dict[str, dict[str, Any]] = {event_id: {} for event_id in instances}
         deadline = time.monotonic() + args.timeout
         with Live(progress_table(rows), console=console, refresh_per_second=4) as live:
@@ -213,11 +223,62 @@ def run_demo(args: argparse.Namespace) -> int:
                     break
                 time.sleep(0.25)
         summary(stack, rows, time.monotonic() - started)
+        bamboohr_summary(hris)
         failed = [event_id for event_id, row in rows.items() if row.get("stage") != "completed"]
         if failed:
             console.print(f"[red]Not completed: {', '.join(failed)}[/]")
             return 1
     return 0
+
+
+BAMBOOHR_HIRE = {
+    "firstName": "Åsa",
+    "lastName": "Lindqvist",
+    "jobTitle": "Payroll Specialist",
+    "department": "Finance",
+    "location": "Berlin HQ",
+    "country": "Germany",
+    "homeEmail": "asa.lindqvist@example.org",
+    "hireDate": "2026-12-07",
+    "supervisorId": "E00007",
+}
+
+
+def hire_in_bamboohr(hris: HrisEmulator) -> dict[str, str]:
+    """HR enters a new hire in (emulated) BambooHR, which posts its signed webhooks to the app."""
+    hris.control.put_employee("bamboohr", "E00007", firstName="Maria", lastName="Schmidt", hireDate="2019-04-01")
+    hris.control.put_employee("bamboohr", "4711", notify="created", **BAMBOOHR_HIRE)
+    state = wait_until(
+        lambda: (
+            (s := hris.control.state("bamboohr"))["deliveries"]
+            and all(d["status"] != "queued" for d in s["deliveries"])
+            and s
+        ),
+        30,
+    )
+    runs: dict[str, str] = {}
+    for delivery in state["deliveries"]:
+        attempt = delivery["attempts"][-1]
+        answer = json.loads(attempt.get("response") or "{}")
+        console.print(
+            f"BambooHR webhook {delivery['kind']:<16} employee 4711 -> {attempt['status']} {answer.get('status', '')}"
+        )
+        for run in answer.get("accepted", []):
+            runs[f"bamboohr:{delivery['kind']}"] = run["id"]
+    return runs
+
+
+def bamboohr_summary(hris: HrisEmulator) -> None:
+    state = hris.control.state("bamboohr")
+    table = Table(title="Written back to BambooHR (after the hire was provisioned)")
+    for column in ("employee", "field", "value"):
+        table.add_column(column)
+    for writeback in state["writebacks"]:
+        for field, value in writeback["fields"].items():
+            table.add_row(writeback["employeeId"], field, str(value))
+    fetches = sum(1 for call in state["calls"] if call["operation"] == "fetch")
+    console.print(table)
+    console.print(f"{fetches} BambooHR API fetch(es) through the proxy to api.bamboohr.com.")
 
 
 def summary(stack: Stack, rows: dict[str, dict[str, Any]], seconds: float) -> None:
@@ -286,12 +347,22 @@ def summary(stack: Stack, rows: dict[str, dict[str, Any]], seconds: float) -> No
 def run_serve(args: argparse.Namespace) -> int:
     workdir = Path(args.state_dir).resolve()
     workdir.mkdir(parents=True, exist_ok=True)
-    settings = dict(args.setting)
-    with running_stack(
-        workdir, time_scale=args.time_scale, entra_config=EMULATOR_DELAYS, port=args.port, settings=settings
-    ) as stack:
+    mapped = {"MAPPED_WEBHOOK_MAPPING_FILE": "examples/mappings/successfactors.yaml"}
+    with (
+        running_stack(
+            workdir,
+            time_scale=args.time_scale,
+            entra_config=EMULATOR_DELAYS,
+            port=args.port,
+            settings={**HRIS_SETTINGS, **mapped, **dict(args.setting)},
+        ) as stack,
+        HrisEmulator(stack.entra, port=args.hris_port) as hris,
+    ):
         seed(stack)
+        connect_hris(stack, hris)
+        hris.control.put_employee("bamboohr", "E00007", firstName="Maria", lastName="Schmidt", hireDate="2019-04-01")
         console.print(f"API:            {stack.api}  (x-functions-key: {FUNCTION_KEY})")
+        console.print(f"Mapped webhook: {stack.api}/hris/mapped  (examples/mappings/successfactors.yaml)")
         console.print(f"Status:         {stack.api}/hr-events/{{id}}")
         console.print(f"Health:         {stack.api}/health")
         state_url = f"https://127.0.0.1:{stack.entra.port}/_emulator/state"
@@ -301,6 +372,15 @@ def run_serve(args: argparse.Namespace) -> int:
             f"Clock:          x{args.time_scale:g} (one real second is {args.time_scale:g} orchestration seconds)"
         )
         console.print(f"State:          {workdir}")
+        console.print(f"HR systems:     {hris.base_url}/_emulator/hris/{{bamboohr,hibob,personio}}/state")
+        start = (datetime.now(UTC) + timedelta(days=3)).date().isoformat()
+        console.print("Hire someone in BambooHR (it posts its signed webhooks to the app):")
+        console.print(
+            f"  curl --cacert {stack.entra.ca_path} -X PUT "
+            f"'{hris.base_url}/_emulator/hris/bamboohr/employees/4712?notify=created' "
+            "-H 'Content-Type: application/json' "
+            f"""-d '{{"firstName":"Kim","lastName":"Berg","hireDate":"{start}","supervisorId":"E00007"}}'"""
+        )
         console.print("Environment of the app:")
         for key in ("HTTPS_PROXY", "NO_PROXY", "SSL_CERT_FILE", "IDENTITY_ENDPOINT", "PROVISIONING_API_ENDPOINT"):
             console.print(f"  {key}={stack.settings[key]}")
@@ -327,6 +407,7 @@ def main() -> int:
     parser.add_argument("--timeout", type=float, default=240.0, help="seconds to wait for the events")
     parser.add_argument("--port", type=int, default=7071, help="functions host port for --serve")
     parser.add_argument("--state-dir", default=".state/serve", help="state folder for --serve")
+    parser.add_argument("--hris-port", type=int, default=8445, help="HR systems emulator port for --serve")
     parser.add_argument(
         "--setting",
         action="append",

@@ -17,7 +17,7 @@ from typing import Any
 
 import httpx
 
-from emulators.entra.testing import EntraEmulator
+from emulators.entra.testing import APP_CLIENT_ID_VARIABLE, APP_CLIENT_SECRET_VARIABLE, EntraEmulator
 from emulators.functions_host import FunctionsHost, ScaledClock
 from emulators.functions_host.process import HostProcess, start_host_process
 
@@ -37,6 +37,8 @@ PRODUCT_SETTINGS: dict[str, str] = {
 """What a platform team would set in Azure (minus secrets: the managed identity needs none)."""
 
 FUNCTION_KEY = "local-function-key"
+APP_REGISTRATION_VARIABLES = frozenset({APP_CLIENT_ID_VARIABLE, APP_CLIENT_SECRET_VARIABLE})
+SHELL_APP_CREDENTIALS = ("AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET")
 
 
 @dataclass
@@ -72,13 +74,10 @@ class Stack:
 
 def product_env(entra: EntraEmulator, overrides: Mapping[str, str] | None = None) -> dict[str, str]:
     """The app's environment: production settings plus the emulator's proxy/CA/managed-identity variables."""
-    env = {**entra.env, **PRODUCT_SETTINGS, **(overrides or {})}
-    # The product reads the client secret from Key Vault, never from the environment.
-    env.pop("AZURE_CLIENT_SECRET", None)
-    if env.get("GRAPH_AUTH", "managed_identity") == "managed_identity" and not (overrides or {}).get("AZURE_CLIENT_ID"):
-        # The emulator's default app id is for the client-secret option; the managed identity is system-assigned.
-        env.pop("AZURE_CLIENT_ID", None)
-    return env
+    # The emulator's environment works unchanged; only the app registration's credentials stay out: the
+    # product reads a client secret from Key Vault, never from the environment.
+    platform = {key: value for key, value in entra.env.items() if key not in APP_REGISTRATION_VARIABLES}
+    return {**platform, **PRODUCT_SETTINGS, **(overrides or {})}
 
 
 @contextmanager
@@ -163,10 +162,9 @@ def start_host_subprocess(
     """
     env = product_env(entra, settings)
     seed_sender_mailbox(entra, env["MAIL_SENDER"])
-    child_env = {**os.environ, **env}
-    for key in ("AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET"):  # product_env dropped them for the managed identity
-        if key not in env:
-            child_env.pop(key, None)
+    # A developer shell's app credentials must not change which identity the app signs in with.
+    inherited = {key: value for key, value in os.environ.items() if key not in SHELL_APP_CREDENTIALS}
+    child_env = {**inherited, **env}
     return start_host_process(
         state_dir,
         app_dir=REPO_ROOT,
@@ -176,3 +174,75 @@ def start_host_subprocess(
         port=port,
         ready_timeout=ready_timeout,
     )
+
+
+# -- HR systems (BambooHR, HiBob, Personio) -----------------------------------------------------------------------
+
+HRIS_VAULT_HOST = "kv-hr-connectors.vault.azure.net"
+HRIS_SECRETS: dict[str, str] = {
+    "bamboohr-api-key": "bamboo-api-key-" + "7" * 24,
+    "bamboohr-webhook-key": "bamboo-webhook-private-key-" + "3" * 16,
+    "hibob-service-user-token": "bob-service-token-" + "5" * 20,
+    "hibob-webhook-secret": "bob-webhook-secret-" + "8" * 20,
+    "personio-client-secret": "papi-secret-" + "2" * 24,
+    "personio-webhook-token": "personio-webhook-token-" + "6" * 16,
+}
+"""Demo values only: a real deployment keeps these in its own Key Vault (docs/connectors.md)."""
+HRIS_SETTINGS: dict[str, str] = {
+    "KEY_VAULT_URL": f"https://{HRIS_VAULT_HOST}/",
+    "BAMBOOHR_ENABLED": "true",
+    "BAMBOOHR_COMPANY_DOMAIN": "contoso",
+    "BAMBOOHR_API_KEY_SECRET_NAME": "bamboohr-api-key",
+    "BAMBOOHR_WEBHOOK_SECRET_NAME": "bamboohr-webhook-key",
+    "BAMBOOHR_UPN_FIELD": "customUpn",
+    "HIBOB_ENABLED": "true",
+    "HIBOB_SERVICE_USER_ID": "SERVICE-4242",
+    "HIBOB_SERVICE_USER_TOKEN_SECRET_NAME": "hibob-service-user-token",
+    "HIBOB_WEBHOOK_SECRET_NAME": "hibob-webhook-secret",
+    "HIBOB_COMPANY_ID": "100200",
+    "HIBOB_UPN_FIELD": "/work/custom/upn",
+    "PERSONIO_ENABLED": "true",
+    "PERSONIO_CLIENT_ID": "papi-demo-client",
+    "PERSONIO_CLIENT_SECRET_NAME": "personio-client-secret",
+    "PERSONIO_WEBHOOK_TOKEN_SECRET_NAME": "personio-webhook-token",
+    "PERSONIO_COMPANY_ID": "100200",
+    "PERSONIO_UPN_ATTRIBUTE": "upn",
+}
+"""App settings that switch the three connectors on (add them to `running_stack(settings=...)`)."""
+
+
+def connect_hris(stack: Stack, hris: Any) -> dict[str, str]:
+    """Point the emulated HR systems at the running app, as an HR admin would configure each vendor's webhook.
+
+    Seeds the connector secrets in the emulated Key Vault, gives each HR system the API credentials the app uses
+    and the webhook URL (with the function key) and secret. Returns the webhook URL per vendor.
+    """
+    for name, value in HRIS_SECRETS.items():
+        stack.entra.control.seed_secret(HRIS_VAULT_HOST, name, value)
+    credentials = {
+        "bamboohr": {"apiKey": HRIS_SECRETS["bamboohr-api-key"]},
+        "hibob": {
+            "serviceUserId": HRIS_SETTINGS["HIBOB_SERVICE_USER_ID"],
+            "token": HRIS_SECRETS["hibob-service-user-token"],
+        },
+        "personio": {
+            "clientId": HRIS_SETTINGS["PERSONIO_CLIENT_ID"],
+            "clientSecret": HRIS_SECRETS["personio-client-secret"],
+        },
+    }
+    webhook_secrets = {
+        "bamboohr": HRIS_SECRETS["bamboohr-webhook-key"],
+        "hibob": HRIS_SECRETS["hibob-webhook-secret"],
+        "personio": HRIS_SECRETS["personio-webhook-token"],
+    }
+    urls = {}
+    for vendor in ("bamboohr", "hibob", "personio"):
+        urls[vendor] = f"{stack.api}/hris/{vendor}?code={stack.host.function_key}"
+        hris.control.configure(
+            vendor,
+            credentials=credentials[vendor],
+            companyId="100200",
+            webhookTarget=urls[vendor],
+            webhookSecret=webhook_secrets[vendor],
+        )
+    return urls

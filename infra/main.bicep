@@ -115,7 +115,7 @@ param azureClientId string = ''
 @description('AZURE_TENANT_ID: Tenant id or domain for GRAPH_AUTH=client_secret. Empty = this deployment\'s tenant.')
 param azureTenantId string = ''
 
-@description('KEY_VAULT_URL: Key Vault URL holding the Graph client secret and/or the HR signing secret. Empty = the vault this template creates.')
+@description('KEY_VAULT_URL: Key Vault URL holding the Graph client secret, the HR signing secret and the mapped webhook\'s secret. Empty = the vault this template creates.')
 param keyVaultUrl string = ''
 
 @description('GRAPH_CLIENT_SECRET_NAME: Key Vault secret holding the Graph client secret; required for client_secret.')
@@ -160,7 +160,7 @@ param terminationLocalTime string = '18:00'
 @description('REVOKE_SESSIONS: Revoke sign-in sessions after a termination is provisioned.')
 param revokeSessions string = 'true'
 
-@description('BULK_CALLS_PER_5S: Client-side pace of bulkUpload calls per 5 seconds (platform maximum 40).')
+@description('BULK_CALLS_PER_5S: Client-side pace of bulkUpload calls in any 5 seconds; deliberately conservative (Microsoft documents 40 per 5 s and, in the API reference, 40 per second).')
 param bulkCallsPer5s string = '40'
 
 @description('BULK_DAILY_CALL_QUOTA: bulkUpload calls per UTC day (2000 with Entra ID P1/P2, 6000 with ID Governance).')
@@ -207,6 +207,95 @@ param provisioningPollMaxSeconds string = '300'
 
 @description('TASKHUB_NAME: Durable Functions task hub name (host.json uses %TASKHUB_NAME%).')
 param taskhubName string = 'hrprovisioning'
+
+@description('MAPPED_WEBHOOK_MAPPING_FILE: Mapping file (.yaml, .yml or .json; relative to the app root or absolute) that turns what an HR system posts to POST /api/hris/mapped into HR events (docs/mapping.md); empty = the route answers 404.')
+param mappedWebhookMappingFile string = ''
+
+@description('MAPPED_WEBHOOK_AUTH: How POST /api/hris/mapped checks the sender besides the function key: none, hmac (HMAC-SHA256 of \'<timestamp>.<body>\'), token (shared token in a header) or basic (HTTP basic user:password).')
+param mappedWebhookAuth string = 'none'
+
+@description('MAPPED_WEBHOOK_SECRET_NAME: Key Vault secret for MAPPED_WEBHOOK_AUTH: the HMAC key, the token, or user:password for basic.')
+param mappedWebhookSecretName string = ''
+
+@description('MAPPED_WEBHOOK_SIGNATURE_HEADER: Header carrying the hex (optionally sha256=) or base64 HMAC-SHA256 signature (MAPPED_WEBHOOK_AUTH=hmac).')
+param mappedWebhookSignatureHeader string = 'X-HR-Signature'
+
+@description('MAPPED_WEBHOOK_TIMESTAMP_HEADER: Header carrying the signed unix-seconds timestamp (hmac); accepted within SIGNATURE_TOLERANCE_SECONDS.')
+param mappedWebhookTimestampHeader string = 'X-HR-Timestamp'
+
+@description('MAPPED_WEBHOOK_TOKEN_HEADER: Header carrying the shared token (MAPPED_WEBHOOK_AUTH=token); Authorization takes \'Bearer <token>\'.')
+param mappedWebhookTokenHeader string = 'Authorization'
+@description('HRIS_WRITEBACK: Write the work email (and UPN where configured) back to the HR system after a hire.')
+param hrisWriteback string = 'true'
+
+@description('BAMBOOHR_ENABLED: Accept BambooHR webhooks on POST /api/hris/bamboohr.')
+param bamboohrEnabled string = 'false'
+
+@description('BAMBOOHR_COMPANY_DOMAIN: BambooHR company subdomain (mycompany in mycompany.bamboohr.com).')
+param bamboohrCompanyDomain string = ''
+
+@description('BAMBOOHR_API_BASE_URL: BambooHR API base URL; {companyDomain} is replaced by BAMBOOHR_COMPANY_DOMAIN.')
+param bamboohrApiBaseUrl string = 'https://api.bamboohr.com/api/gateway.php/{companyDomain}/v1'
+
+@description('BAMBOOHR_API_KEY_SECRET_NAME: Key Vault secret holding the BambooHR API key (HTTP Basic user).')
+param bamboohrApiKeySecretName string = ''
+
+@description('BAMBOOHR_WEBHOOK_SECRET_NAME: Key Vault secret holding the BambooHR webhook private key (HMAC).')
+param bamboohrWebhookSecretName string = ''
+
+@description('BAMBOOHR_EMPLOYEE_ID_FIELD: Which BambooHR field is the employeeId in AD and Entra: id (internal id) or employeeNumber.')
+param bamboohrEmployeeIdField string = 'id'
+
+@description('BAMBOOHR_UPN_FIELD: BambooHR (custom) field that receives the UPN on writeback; empty = none.')
+param bamboohrUpnField string = ''
+
+@description('HIBOB_ENABLED: Accept HiBob webhooks on POST /api/hris/hibob.')
+param hibobEnabled string = 'false'
+
+@description('HIBOB_API_BASE_URL: HiBob API base URL (https://api.sandbox.hibob.com/v1 for the sandbox).')
+param hibobApiBaseUrl string = 'https://api.hibob.com/v1'
+
+@description('HIBOB_SERVICE_USER_ID: HiBob API service user id (HTTP Basic user).')
+param hibobServiceUserId string = ''
+
+@description('HIBOB_SERVICE_USER_TOKEN_SECRET_NAME: Key Vault secret holding the HiBob service user token.')
+param hibobServiceUserTokenSecretName string = ''
+
+@description('HIBOB_WEBHOOK_SECRET_NAME: Key Vault secret holding the HiBob webhook secret (Bob-Signature HMAC).')
+param hibobWebhookSecretName string = ''
+
+@description('HIBOB_COMPANY_ID: HiBob companyId; when set, webhooks for another company are refused.')
+param hibobCompanyId string = ''
+
+@description('HIBOB_EMPLOYEE_ID_FIELD: Which HiBob field is the employeeId in AD and Entra: employeeIdInCompany, or id (the backend id, often longer than the 16 characters an employeeId may have).')
+param hibobEmployeeIdField string = 'employeeIdInCompany'
+
+@description('HIBOB_UPN_FIELD: HiBob custom field path (e.g. /work/custom/field_123) that receives the UPN; empty = none.')
+param hibobUpnField string = ''
+
+@description('PERSONIO_ENABLED: Accept Personio webhooks on POST /api/hris/personio.')
+param personioEnabled string = 'false'
+
+@description('PERSONIO_API_BASE_URL: Personio API v2 base URL.')
+param personioApiBaseUrl string = 'https://api.personio.de/v2'
+
+@description('PERSONIO_CLIENT_ID: Personio API client id (client credentials).')
+param personioClientId string = ''
+
+@description('PERSONIO_CLIENT_SECRET_NAME: Key Vault secret holding the Personio API client secret.')
+param personioClientSecretName string = ''
+
+@description('PERSONIO_WEBHOOK_TOKEN_SECRET_NAME: Key Vault secret holding the token Personio sends with each webhook.')
+param personioWebhookTokenSecretName string = ''
+
+@description('PERSONIO_WEBHOOK_AUTH_HEADER: Header that carries the Personio webhook token (plain or Bearer).')
+param personioWebhookAuthHeader string = 'Authorization'
+
+@description('PERSONIO_COMPANY_ID: Personio company_id; when set, webhooks for another company are refused.')
+param personioCompanyId string = ''
+
+@description('PERSONIO_UPN_ATTRIBUTE: Personio custom attribute id that receives the UPN on writeback; empty = none.')
+param personioUpnAttribute string = ''
 // ---------------------------------------------------------------------------------------------------
 // Names
 // ---------------------------------------------------------------------------------------------------
@@ -354,6 +443,36 @@ var productSettings = {
   PROVISIONING_POLL_INITIAL_SECONDS: provisioningPollInitialSeconds
   PROVISIONING_POLL_MAX_SECONDS: provisioningPollMaxSeconds
   TASKHUB_NAME: taskhubName
+  MAPPED_WEBHOOK_MAPPING_FILE: mappedWebhookMappingFile
+  MAPPED_WEBHOOK_AUTH: mappedWebhookAuth
+  MAPPED_WEBHOOK_SECRET_NAME: mappedWebhookSecretName
+  MAPPED_WEBHOOK_SIGNATURE_HEADER: mappedWebhookSignatureHeader
+  MAPPED_WEBHOOK_TIMESTAMP_HEADER: mappedWebhookTimestampHeader
+  MAPPED_WEBHOOK_TOKEN_HEADER: mappedWebhookTokenHeader
+  HRIS_WRITEBACK: hrisWriteback
+  BAMBOOHR_ENABLED: bamboohrEnabled
+  BAMBOOHR_COMPANY_DOMAIN: bamboohrCompanyDomain
+  BAMBOOHR_API_BASE_URL: bamboohrApiBaseUrl
+  BAMBOOHR_API_KEY_SECRET_NAME: bamboohrApiKeySecretName
+  BAMBOOHR_WEBHOOK_SECRET_NAME: bamboohrWebhookSecretName
+  BAMBOOHR_EMPLOYEE_ID_FIELD: bamboohrEmployeeIdField
+  BAMBOOHR_UPN_FIELD: bamboohrUpnField
+  HIBOB_ENABLED: hibobEnabled
+  HIBOB_API_BASE_URL: hibobApiBaseUrl
+  HIBOB_SERVICE_USER_ID: hibobServiceUserId
+  HIBOB_SERVICE_USER_TOKEN_SECRET_NAME: hibobServiceUserTokenSecretName
+  HIBOB_WEBHOOK_SECRET_NAME: hibobWebhookSecretName
+  HIBOB_COMPANY_ID: hibobCompanyId
+  HIBOB_EMPLOYEE_ID_FIELD: hibobEmployeeIdField
+  HIBOB_UPN_FIELD: hibobUpnField
+  PERSONIO_ENABLED: personioEnabled
+  PERSONIO_API_BASE_URL: personioApiBaseUrl
+  PERSONIO_CLIENT_ID: personioClientId
+  PERSONIO_CLIENT_SECRET_NAME: personioClientSecretName
+  PERSONIO_WEBHOOK_TOKEN_SECRET_NAME: personioWebhookTokenSecretName
+  PERSONIO_WEBHOOK_AUTH_HEADER: personioWebhookAuthHeader
+  PERSONIO_COMPANY_ID: personioCompanyId
+  PERSONIO_UPN_ATTRIBUTE: personioUpnAttribute
 }
 
 module functionApp 'modules/functionapp.bicep' = {

@@ -183,18 +183,6 @@ async def wake_pending_hire(request: dict[str, Any], client: df.DurableOrchestra
     return {"delivered": True}
 
 
-@bp.activity_trigger(input_name="request", activity=c.INSTANCE_STATUS)
-@bp.durable_client_input(client_name="client")
-async def hr_event_instance_status(request: dict[str, Any], client: df.DurableOrchestrationClient) -> dict[str, Any]:
-    """The runtime status and stage of another event's instance (an update waiting for a hire to finish)."""
-    status = await client.get_status(request["instanceId"])
-    if not status:
-        return {"runtimeStatus": None, "stage": None}
-    custom = status.custom_status if isinstance(status.custom_status, dict) else {}
-    runtime_status = status.runtime_status.value if status.runtime_status else None
-    return {"runtimeStatus": runtime_status, "stage": custom.get("stage")}
-
-
 # -- outcome ----------------------------------------------------------------------------------------------------
 
 

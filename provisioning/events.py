@@ -530,7 +530,7 @@ class ParsedBatch:
     rejected: tuple[RejectedEvent, ...]
 
 
-def _json_path(location: tuple[int | str, ...]) -> str:
+def json_path(location: tuple[int | str, ...]) -> str:
     """`employee.givenName`, `events[3].eventId`; a key that would make the path ambiguous (an unknown field
     such as "a.b", "x[0]" or "") is written `["a.b"]`, so every path names exactly one place in the body."""
     path = ""
@@ -589,9 +589,7 @@ def _cross_field_errors(raw: object, prefix: tuple[int | str, ...]) -> list[Fiel
     manager, own = employee.get("managerEmployeeId"), employee.get("employeeId")
     if isinstance(manager, str) and manager and manager == own:
         errors.append(
-            FieldError(
-                _json_path((*prefix, "employee", "managerEmployeeId")), "an employee cannot be their own manager"
-            )
+            FieldError(json_path((*prefix, "employee", "managerEmployeeId")), "an employee cannot be their own manager")
         )
     event_type = raw.get("type")
     if event_type in EVENT_TYPES:
@@ -602,8 +600,7 @@ def _cross_field_errors(raw: object, prefix: tuple[int | str, ...]) -> list[Fiel
             has_family_name=_present(employee.get("familyName")),
         )
         errors += [
-            FieldError(_json_path((*prefix, *name.split("."))), f"required for a {event_type} event")
-            for name in missing
+            FieldError(json_path((*prefix, *name.split("."))), f"required for a {event_type} event") for name in missing
         ]
     return errors
 
@@ -614,12 +611,12 @@ def _expand(detail: ErrorDetails, prefix: tuple[int | str, ...]) -> list[FieldEr
     message = _MESSAGES.get(detail["type"], detail["msg"])
     if "fields" in context:
         return [
-            FieldError(_json_path(location + tuple(name.split("."))), message)
+            FieldError(json_path(location + tuple(name.split("."))), message)
             for name in str(context["fields"]).split(",")
         ]
     if context.get("path"):
         location += (str(context["path"]),)
-    return [FieldError(_json_path(location), message)]
+    return [FieldError(json_path(location), message)]
 
 
 class JsonBodyError(ValueError):

@@ -27,7 +27,7 @@ import unicodedata
 import uuid
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from types import TracebackType
 from typing import Any, Final, NewType, Self
 from urllib.parse import quote, urlsplit
@@ -73,6 +73,8 @@ _TOKEN_REFRESH_MARGIN_SECONDS: Final = 300.0
 _RETRYABLE_STATUSES: Final = frozenset({429, 503, 504})
 _BACKOFF_BASE_SECONDS: Final = 2.0
 _MAX_ERROR_MESSAGE_LENGTH: Final = 500
+_LOG_QUERY_MARGIN: Final = timedelta(seconds=1)
+"""``activityDateTime gt`` starts this far before the wanted instant (whole-second literals, no ``ge``)."""
 
 # Control, surrogate and line/paragraph separator characters have no business in a directory value,
 # and some of them change how a URL or a log line is read.
@@ -728,23 +730,21 @@ class GraphClient:
         top: int = 100,
         statuses: Iterable[str] | None = None,
     ) -> list[dict[str, Any]]:
-        """Provisioning-log entries for a job (and one source record), oldest first.
+        """Provisioning-log entries for a job (and one source record) from ``since`` on, oldest first.
 
-        Filters on ``jobId``, ``sourceIdentity/id`` (= SCIM externalId) and ``activityDateTime ge`` as
-        Microsoft's own tools do (the provisioningObjectSummary list page; CSV2SCIM). No ``$orderby`` is sent:
-        entries are sorted here, which keeps the query within the documented operators. One status is filtered
-        server-side (``provisioningStatusInfo/status``); several are filtered here because ``or`` is not a
-        documented operator for this API.
+        The query keeps to what the List provisioningObjectSummary page documents: ``jobId`` and
+        ``sourceIdentity/id`` (= SCIM externalId) with ``eq``, ``activityDateTime`` with ``gt`` (its
+        documented operators are eq, gt and lt), clauses joined with ``and``, no ``$orderby``. ``gt`` one
+        second before ``since`` (literals are whole seconds) keeps every entry at or after ``since``.
+        Statuses are filtered here: the v1.0 reference documents no ``$filter`` on them.
         """
         if not 1 <= top <= 1000:
             raise ValueError("top must be between 1 and 1000")
         clauses = [filter_eq("jobId", job_id)]
         if source_id is not None:
             clauses.append(filter_eq("sourceIdentity/id", source_id))
-        clauses.append(ODataFilter(f"activityDateTime ge {odata_datetime(since)}"))
+        clauses.append(ODataFilter(f"activityDateTime gt {odata_datetime(since - _LOG_QUERY_MARGIN)}"))
         wanted = None if statuses is None else frozenset(statuses)
-        if wanted is not None and len(wanted) == 1:
-            clauses.append(filter_eq("provisioningStatusInfo/status", next(iter(wanted))))
         expression = " and ".join(clauses)
         url = self._url("/v1.0/auditLogs/provisioning", {"$filter": expression, "$top": str(top)})
         entries = self._get_all_pages(url, template="/v1.0/auditLogs/provisioning")

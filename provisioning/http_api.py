@@ -40,6 +40,8 @@ from provisioning.events import (
     sanitize_instance_id,
 )
 from provisioning.graph import GraphError
+from provisioning.intake import registry as intake_registry
+from provisioning.intake.mapping import MappingLoadError, load_configured
 from provisioning.settings import Settings, SettingsError
 from provisioning.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, SignatureVerifier
 from provisioning.telemetry import log_event
@@ -80,33 +82,8 @@ async def submit_event(req: func.HttpRequest, client: df.DurableOrchestrationCli
         settings = _settings()
         body = await _signed_body(req, settings)
         event = parse_event(_json(body))
-        instance_id = sanitize_instance_id(event.event_id)
-        fingerprint = event_fingerprint(event)
-        existing = await client.get_status(instance_id, show_input=True)
-        if _blocks_resubmission(existing):
-            return _repeat_response(req, instance_id, event.event_id, existing, fingerprint)
-        event_input: dict[str, Any] = {
-            "event": event.to_json(),
-            "options": workflow_options(settings).to_dict(),
-            "fingerprint": fingerprint,
-        }
-        try:
-            await client.start_new(c.HR_EVENT, instance_id, event_input)
-        except Exception:  # a concurrent POST of the same eventId won the race: report that run
-            existing = await client.get_status(instance_id, show_input=True)
-            if not existing:
-                raise
-            return _repeat_response(req, instance_id, event.event_id, existing, fingerprint)
-        await register_pending_hire(client, instance_id, event_input["event"])
-        log_event(
-            logger,
-            "accepted",
-            instance_id=instance_id,
-            event_id=event.event_id,
-            employee_id=event.employee.employee_id,
-            event_type=event.type,
-        )
-        return _accepted_response(req, instance_id, event.event_id, "accepted", status_code=202)
+        instance_id, stage, started = await start_event(client, event, settings, refuse_conflicts=True)
+        return _accepted_response(req, instance_id, event.event_id, stage, status_code=202 if started else 200)
     except Problem as problem:
         return problem.response()
     except EventValidationError as invalid:
@@ -283,19 +260,69 @@ def health(req: func.HttpRequest) -> func.HttpResponse:
     except Exception as error:  # any credential failure is a health problem, reported without details
         problems.append(f"Graph token could not be acquired ({type(error).__name__})")
     if rt.secrets is not None:
-        for name in filter(None, (settings.graph_client_secret_name, settings.hr_signing_secret_name)):
+        secret_names = (
+            settings.graph_client_secret_name,
+            settings.hr_signing_secret_name,
+            settings.mapped_webhook_secret_name,
+            *intake_registry.secret_names(settings),
+        )
+        for name in filter(None, secret_names):
             try:
                 rt.secrets.get(name)
                 checks.setdefault("keyVault", {})[name] = "readable"
             except SecretUnavailable as unavailable:
                 problems.append(f"Key Vault secret {name} unavailable: {unavailable.reason}")
     problems += rt.notifier.template_problems()
+    if settings.mapped_webhook_mapping_file:
+        try:
+            load_configured(settings.mapped_webhook_mapping_file)
+        except MappingLoadError as invalid:
+            problems += invalid.lines()
     checks["settings"] = settings.public_summary()
     body = {"status": "ok" if not problems else "unhealthy", "problems": problems, "checks": checks}
     return _json_response(body, 200 if not problems else 503)
 
 
 # -- request handling --------------------------------------------------------------------------------------------
+
+
+async def start_event(
+    client: df.DurableOrchestrationClient, event: HrEvent, settings: Settings, *, refuse_conflicts: bool = False
+) -> tuple[str, str, bool]:
+    """Start `event`'s orchestration unless its eventId already has a run that has not failed.
+
+    Returns the instance id, its stage ("accepted" when started now) and whether this call started it. Every route
+    that turns HR input into events starts them here, so idempotency by eventId is the same for all of them. The
+    run keeps a canonical hash of the event; with `refuse_conflicts` an eventId already used for a different event
+    is answered 409 instead of being reported as the earlier run.
+    """
+    instance_id = sanitize_instance_id(event.event_id)
+    fingerprint = event_fingerprint(event)
+    existing = await client.get_status(instance_id, show_input=True)
+    if _blocks_resubmission(existing):
+        return _existing_run(instance_id, event.event_id, existing, fingerprint, refuse_conflicts)
+    event_input: dict[str, Any] = {
+        "event": event.to_json(),
+        "options": workflow_options(settings).to_dict(),
+        "fingerprint": fingerprint,
+    }
+    try:
+        await client.start_new(c.HR_EVENT, instance_id, event_input)
+    except Exception:  # a concurrent request for the same eventId won the race: report that run
+        existing = await client.get_status(instance_id, show_input=True)
+        if not existing:
+            raise
+        return _existing_run(instance_id, event.event_id, existing, fingerprint, refuse_conflicts)
+    await register_pending_hire(client, instance_id, event_input["event"])
+    log_event(
+        logger,
+        "accepted",
+        instance_id=instance_id,
+        event_id=event.event_id,
+        employee_id=event.employee.employee_id,
+        event_type=event.type,
+    )
+    return instance_id, "accepted", True
 
 
 def _settings() -> Settings:
@@ -466,11 +493,11 @@ def _same_event(status: _Status, fingerprint: str) -> bool:
     return stored is None or stored == fingerprint
 
 
-def _repeat_response(
-    req: func.HttpRequest, instance_id: str, event_id: str, existing: _Status, fingerprint: str
-) -> func.HttpResponse:
-    """The same eventId again: 200 with the run's status for the same event, 409 for a different one."""
-    if not _same_event(existing, fingerprint):
+def _existing_run(
+    instance_id: str, event_id: str, existing: _Status, fingerprint: str, refuse_conflicts: bool
+) -> tuple[str, str, bool]:
+    """The same eventId again: the earlier run for the same event; 409 for a different one (when refused)."""
+    if refuse_conflicts and not _same_event(existing, fingerprint):
         raise Problem(
             409,
             "eventId already used for a different event",
@@ -478,7 +505,7 @@ def _repeat_response(
             "one event: send the correction as a new event with its own eventId.",
             [FieldError("eventId", _CONFLICT_MESSAGE)],
         )
-    return _accepted_response(req, instance_id, event_id, _stage(existing), status_code=200)
+    return instance_id, _stage(existing), False
 
 
 def _event_status(status: _Status) -> dict[str, Any]:

@@ -31,6 +31,7 @@ SyncWaitMode = Literal["poll", "fixed"]
 CredentialMethod = Literal["tap", "password", "none"]
 CredentialRecipient = Literal["manager", "personal", "both"]
 GraphApiVersion = Literal["v1.0", "beta"]
+MappedWebhookAuth = Literal["none", "hmac", "token", "basic"]
 
 GRAPH_HOST = "graph.microsoft.com"
 DEFAULT_SCIM_EXTENSION_URN = "urn:ietf:params:scim:schemas:extension:contoso:1.0:User"
@@ -44,7 +45,9 @@ RESERVED_SCIM_URNS = frozenset(
 )
 # Entra accepts 10 minutes .. 30 days for a Temporary Access Pass lifetime.
 TAP_LIFETIME_RANGE = (10, 43200)
-# The bulkUpload API allows 40 calls in any 5 s window; a higher pace only produces 429s.
+# Microsoft publishes two bulkUpload limits: "40 API calls within any 5-second window" (API-driven inbound
+# provisioning concepts and troubleshooting pages) and "40 requests per second" (bulkUpload API reference).
+# The pace is capped at the stricter one, so it is safe under either reading; a higher pace risks 429s.
 BULK_CALLS_PER_5S_MAX = 40
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -58,6 +61,12 @@ _SCIM_URN = re.compile(r"^urn:[A-Za-z0-9][A-Za-z0-9-]{0,31}:[A-Za-z0-9()+,\-.:=@
 # Durable Functions (Azure Storage provider) task hub names: letters and digits, starting with a letter.
 _TASKHUB = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,44}$")
 _LOCAL_TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+_VENDOR_TOKEN = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+_VENDOR_FIELD = re.compile(r"^/?[A-Za-z0-9_.-]{1,64}(?:/[A-Za-z0-9_.-]{1,64}){0,4}$")
+# An HTTP header name (RFC 9110 token).
+_HEADER_NAME = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$")
+# Headers the Functions host or HTTP itself owns: a sender check cannot live in them.
+_RESERVED_HEADERS = frozenset({"x-functions-key", "content-type", "content-length", "host", "transfer-encoding"})
 
 
 class SettingsError(ValueError):
@@ -132,7 +141,8 @@ SETTINGS: tuple[SettingSpec, ...] = (
     _spec(
         "KEY_VAULT_URL",
         "",
-        "https://<name>.vault.azure.net/ holding the Graph client secret and/or the HR signing secret.",
+        "https://<name>.vault.azure.net/ holding the Graph client secret, the HR signing secret and the mapped "
+        "webhook's secret, as configured.",
     ),
     _spec(
         "GRAPH_CLIENT_SECRET_NAME",
@@ -180,7 +190,12 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "Local time (HH:MM) on the last working day when a leaver is disabled.",
     ),
     _spec("REVOKE_SESSIONS", "true", "Revoke sign-in sessions after a termination is provisioned."),
-    _spec("BULK_CALLS_PER_5S", "40", "Client-side pace of bulkUpload calls per 5 seconds (platform maximum 40)."),
+    _spec(
+        "BULK_CALLS_PER_5S",
+        "40",
+        "Client-side pace of bulkUpload calls in any 5 seconds; deliberately conservative: Microsoft documents "
+        "40 per 5 s (concepts page) and 40 per second (API reference), and 40 per 5 s is safe under both.",
+    ),
     _spec(
         "BULK_DAILY_CALL_QUOTA",
         "2000",
@@ -234,6 +249,95 @@ SETTINGS: tuple[SettingSpec, ...] = (
     ),
     _spec("PROVISIONING_POLL_MAX_SECONDS", "300", "Longest wait between provisioning log polls."),
     _spec("TASKHUB_NAME", "hrprovisioning", "Durable Functions task hub name (host.json uses %TASKHUB_NAME%)."),
+    _spec(
+        "MAPPED_WEBHOOK_MAPPING_FILE",
+        "",
+        "Mapping file (.yaml, .yml or .json; relative to the app root or absolute) that turns what an HR system "
+        "posts to POST /api/hris/mapped into HR events (docs/mapping.md); empty = the route answers 404.",
+        example="examples/mappings/successfactors.yaml",
+    ),
+    _spec(
+        "MAPPED_WEBHOOK_AUTH",
+        "none",
+        "How POST /api/hris/mapped checks the sender besides the function key: none, hmac (HMAC-SHA256 of "
+        "'<timestamp>.<body>'), token (shared token in a header) or basic (HTTP basic user:password).",
+    ),
+    _spec(
+        "MAPPED_WEBHOOK_SECRET_NAME",
+        "",
+        "Key Vault secret for MAPPED_WEBHOOK_AUTH: the HMAC key, the token, or user:password for basic.",
+    ),
+    _spec(
+        "MAPPED_WEBHOOK_SIGNATURE_HEADER",
+        "X-HR-Signature",
+        "Header carrying the hex (optionally sha256=) or base64 HMAC-SHA256 signature (MAPPED_WEBHOOK_AUTH=hmac).",
+    ),
+    _spec(
+        "MAPPED_WEBHOOK_TIMESTAMP_HEADER",
+        "X-HR-Timestamp",
+        "Header carrying the signed unix-seconds timestamp (hmac); accepted within SIGNATURE_TOLERANCE_SECONDS.",
+    ),
+    _spec(
+        "MAPPED_WEBHOOK_TOKEN_HEADER",
+        "Authorization",
+        "Header carrying the shared token (MAPPED_WEBHOOK_AUTH=token); Authorization takes 'Bearer <token>'.",
+    ),
+    # HR system connectors (POST /api/hris/{connector}); see docs/connectors.md.
+    _spec(
+        "HRIS_WRITEBACK", "true", "Write the work email (and UPN where configured) back to the HR system after a hire."
+    ),
+    _spec("BAMBOOHR_ENABLED", "false", "Accept BambooHR webhooks on POST /api/hris/bamboohr."),
+    _spec("BAMBOOHR_COMPANY_DOMAIN", "", "BambooHR company subdomain (mycompany in mycompany.bamboohr.com)."),
+    _spec(
+        "BAMBOOHR_API_BASE_URL",
+        "https://api.bamboohr.com/api/gateway.php/{companyDomain}/v1",
+        "BambooHR API base URL; {companyDomain} is replaced by BAMBOOHR_COMPANY_DOMAIN.",
+    ),
+    _spec("BAMBOOHR_API_KEY_SECRET_NAME", "", "Key Vault secret holding the BambooHR API key (HTTP Basic user)."),
+    _spec("BAMBOOHR_WEBHOOK_SECRET_NAME", "", "Key Vault secret holding the BambooHR webhook private key (HMAC)."),
+    _spec(
+        "BAMBOOHR_EMPLOYEE_ID_FIELD",
+        "id",
+        "Which BambooHR field is the employeeId in AD and Entra: id (internal id) or employeeNumber.",
+    ),
+    _spec("BAMBOOHR_UPN_FIELD", "", "BambooHR (custom) field that receives the UPN on writeback; empty = none."),
+    _spec("HIBOB_ENABLED", "false", "Accept HiBob webhooks on POST /api/hris/hibob."),
+    _spec(
+        "HIBOB_API_BASE_URL",
+        "https://api.hibob.com/v1",
+        "HiBob API base URL (https://api.sandbox.hibob.com/v1 for the sandbox).",
+    ),
+    _spec("HIBOB_SERVICE_USER_ID", "", "HiBob API service user id (HTTP Basic user)."),
+    _spec("HIBOB_SERVICE_USER_TOKEN_SECRET_NAME", "", "Key Vault secret holding the HiBob service user token."),
+    _spec("HIBOB_WEBHOOK_SECRET_NAME", "", "Key Vault secret holding the HiBob webhook secret (Bob-Signature HMAC)."),
+    _spec("HIBOB_COMPANY_ID", "", "HiBob companyId; when set, webhooks for another company are refused."),
+    _spec(
+        "HIBOB_EMPLOYEE_ID_FIELD",
+        "employeeIdInCompany",
+        "Which HiBob field is the employeeId in AD and Entra: employeeIdInCompany, or id (the backend id, often "
+        "longer than the 16 characters an employeeId may have).",
+    ),
+    _spec(
+        "HIBOB_UPN_FIELD",
+        "",
+        "HiBob custom field path (e.g. /work/custom/field_123) that receives the UPN; empty = none.",
+    ),
+    _spec("PERSONIO_ENABLED", "false", "Accept Personio webhooks on POST /api/hris/personio."),
+    _spec("PERSONIO_API_BASE_URL", "https://api.personio.de/v2", "Personio API v2 base URL."),
+    _spec("PERSONIO_CLIENT_ID", "", "Personio API client id (client credentials)."),
+    _spec("PERSONIO_CLIENT_SECRET_NAME", "", "Key Vault secret holding the Personio API client secret."),
+    _spec(
+        "PERSONIO_WEBHOOK_TOKEN_SECRET_NAME", "", "Key Vault secret holding the token Personio sends with each webhook."
+    ),
+    _spec(
+        "PERSONIO_WEBHOOK_AUTH_HEADER",
+        "Authorization",
+        "Header that carries the Personio webhook token (plain or Bearer).",
+    ),
+    _spec("PERSONIO_COMPANY_ID", "", "Personio company_id; when set, webhooks for another company are refused."),
+    _spec(
+        "PERSONIO_UPN_ATTRIBUTE", "", "Personio custom attribute id that receives the UPN on writeback; empty = none."
+    ),
 )
 
 SETTING_NAMES: tuple[str, ...] = tuple(spec.name for spec in SETTINGS)
@@ -431,10 +535,50 @@ def _templates_dir(value: str) -> str:
     return value
 
 
+def _mapping_file(value: str) -> str:
+    # Only the name is checked here: a missing or broken file must not stop the other routes (the mapped route
+    # and /api/health report it instead).
+    if not value.lower().endswith((".yaml", ".yml", ".json")):
+        raise ValueError(f"{value!r} must name a .yaml, .yml or .json mapping file")
+    return value
+
+
+def _header_name(value: str) -> str:
+    if not _HEADER_NAME.match(value):
+        raise ValueError(f"{value!r} is not an HTTP header name")
+    if value.lower() in _RESERVED_HEADERS:
+        raise ValueError(f"{value!r} is used by HTTP or the Functions host; choose another header")
+    return value
+
+
 def _taskhub(value: str) -> str:
     if not _TASKHUB.match(value):
         raise ValueError(f"{value!r} must be 3-45 letters and digits starting with a letter")
     return value
+
+
+def _vendor_token(value: str) -> str:
+    """An identifier an HR system issued (subdomain, company id, client id): no spaces or URL syntax."""
+    if not _VENDOR_TOKEN.match(value):
+        raise ValueError(f"{value!r} must be 1-128 letters, digits, '.', '_' or '-'")
+    return value
+
+
+def _vendor_field(value: str) -> str:
+    """A field name or path in the HR system (customField123, /work/custom/field_1)."""
+    if not _VENDOR_FIELD.match(value):
+        raise ValueError(f"{value!r} must be a field name or /path of letters, digits, '.', '_' or '-'")
+    return value
+
+
+def _https_base_url(value: str) -> str:
+    """An HR system's API base URL: https, no credentials, query or fragment; the trailing slash is dropped."""
+    parts = urlsplit(value)
+    if parts.scheme != "https" or not parts.hostname or parts.username or parts.password:
+        raise ValueError(f"{value!r} must be an https URL without credentials")
+    if parts.query or parts.fragment:
+        raise ValueError(f"{value!r} must not carry a query or fragment")
+    return value.rstrip("/")
 
 
 # Field name on Settings -> parser of the environment value. Absent optional values stay None.
@@ -478,6 +622,36 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "PROVISIONING_POLL_INITIAL_SECONDS": _integer(1, 3600),
     "PROVISIONING_POLL_MAX_SECONDS": _integer(1, 3600),
     "TASKHUB_NAME": _taskhub,
+    "MAPPED_WEBHOOK_MAPPING_FILE": _mapping_file,
+    "MAPPED_WEBHOOK_AUTH": _choice("none", "hmac", "token", "basic"),
+    "MAPPED_WEBHOOK_SECRET_NAME": _secret_name,
+    "MAPPED_WEBHOOK_SIGNATURE_HEADER": _header_name,
+    "MAPPED_WEBHOOK_TIMESTAMP_HEADER": _header_name,
+    "MAPPED_WEBHOOK_TOKEN_HEADER": _header_name,
+    "HRIS_WRITEBACK": _boolean,
+    "BAMBOOHR_ENABLED": _boolean,
+    "BAMBOOHR_COMPANY_DOMAIN": _vendor_token,
+    "BAMBOOHR_API_BASE_URL": _https_base_url,
+    "BAMBOOHR_API_KEY_SECRET_NAME": _secret_name,
+    "BAMBOOHR_WEBHOOK_SECRET_NAME": _secret_name,
+    "BAMBOOHR_EMPLOYEE_ID_FIELD": _choice("id", "employeenumber"),
+    "BAMBOOHR_UPN_FIELD": _vendor_field,
+    "HIBOB_ENABLED": _boolean,
+    "HIBOB_API_BASE_URL": _https_base_url,
+    "HIBOB_SERVICE_USER_ID": _vendor_token,
+    "HIBOB_SERVICE_USER_TOKEN_SECRET_NAME": _secret_name,
+    "HIBOB_WEBHOOK_SECRET_NAME": _secret_name,
+    "HIBOB_COMPANY_ID": _vendor_token,
+    "HIBOB_EMPLOYEE_ID_FIELD": _choice("id", "employeeidincompany"),
+    "HIBOB_UPN_FIELD": _vendor_field,
+    "PERSONIO_ENABLED": _boolean,
+    "PERSONIO_API_BASE_URL": _https_base_url,
+    "PERSONIO_CLIENT_ID": _vendor_token,
+    "PERSONIO_CLIENT_SECRET_NAME": _secret_name,
+    "PERSONIO_WEBHOOK_TOKEN_SECRET_NAME": _secret_name,
+    "PERSONIO_WEBHOOK_AUTH_HEADER": _header_name,
+    "PERSONIO_COMPANY_ID": _vendor_token,
+    "PERSONIO_UPN_ATTRIBUTE": _vendor_field,
 }
 
 
@@ -527,6 +701,36 @@ class Settings:
     provisioning_poll_initial_seconds: int
     provisioning_poll_max_seconds: int
     taskhub_name: str
+    mapped_webhook_mapping_file: str | None
+    mapped_webhook_auth: MappedWebhookAuth
+    mapped_webhook_secret_name: str | None
+    mapped_webhook_signature_header: str
+    mapped_webhook_timestamp_header: str
+    mapped_webhook_token_header: str
+    hris_writeback: bool
+    bamboohr_enabled: bool
+    bamboohr_company_domain: str | None
+    bamboohr_api_base_url: str
+    bamboohr_api_key_secret_name: str | None
+    bamboohr_webhook_secret_name: str | None
+    bamboohr_employee_id_field: str
+    bamboohr_upn_field: str | None
+    hibob_enabled: bool
+    hibob_api_base_url: str
+    hibob_service_user_id: str | None
+    hibob_service_user_token_secret_name: str | None
+    hibob_webhook_secret_name: str | None
+    hibob_company_id: str | None
+    hibob_employee_id_field: str
+    hibob_upn_field: str | None
+    personio_enabled: bool
+    personio_api_base_url: str
+    personio_client_id: str | None
+    personio_client_secret_name: str | None
+    personio_webhook_token_secret_name: str | None
+    personio_webhook_auth_header: str
+    personio_company_id: str | None
+    personio_upn_attribute: str | None
 
     @property
     def signing_enabled(self) -> bool:
@@ -616,6 +820,7 @@ def _cross_field_problems(values: Mapping[str, Any], failed: set[str]) -> list[s
     signing = values["HR_SIGNING_SECRET_NAME"] is not None
     if signing and values["KEY_VAULT_URL"] is None and "KEY_VAULT_URL" not in failed:
         problems.append("KEY_VAULT_URL is required when HR_SIGNING_SECRET_NAME is set (request signing)")
+    problems.extend(_mapped_webhook_problems(values, failed))
     upn_domain = values["UPN_DOMAIN"]
     if upn_domain is not None and len(upn_domain) > USER_PRINCIPAL_NAME_MAX - 1 - SAM_ACCOUNT_NAME_MAX:
         problems.append(
@@ -628,9 +833,44 @@ def _cross_field_problems(values: Mapping[str, Any], failed: set[str]) -> list[s
         problems.append(
             f"PROVISIONING_POLL_MAX_SECONDS ({longest}) must not be below PROVISIONING_POLL_INITIAL_SECONDS ({initial})"
         )
+    problems.extend(_connector_problems(values, failed))
     timeout = values["SYNC_TIMEOUT_MINUTES"]
     if initial is not None and timeout is not None and initial >= timeout * 60:
         problems.append(
             f"PROVISIONING_POLL_INITIAL_SECONDS ({initial}) must be shorter than SYNC_TIMEOUT_MINUTES ({timeout} min)"
         )
+    return problems
+
+
+def _mapped_webhook_problems(values: Mapping[str, Any], failed: set[str]) -> list[str]:
+    auth = values["MAPPED_WEBHOOK_AUTH"]
+    if auth in (None, "none"):
+        return []
+    problems = []
+    if values["MAPPED_WEBHOOK_SECRET_NAME"] is None and "MAPPED_WEBHOOK_SECRET_NAME" not in failed:
+        problems.append(f"MAPPED_WEBHOOK_SECRET_NAME is required when MAPPED_WEBHOOK_AUTH={auth}")
+    if values["KEY_VAULT_URL"] is None and "KEY_VAULT_URL" not in failed:
+        problems.append(f"KEY_VAULT_URL is required when MAPPED_WEBHOOK_AUTH={auth} (the secret lives in Key Vault)")
+    signature, timestamp = values["MAPPED_WEBHOOK_SIGNATURE_HEADER"], values["MAPPED_WEBHOOK_TIMESTAMP_HEADER"]
+    if auth == "hmac" and signature and timestamp and signature.lower() == timestamp.lower():
+        problems.append("MAPPED_WEBHOOK_SIGNATURE_HEADER and MAPPED_WEBHOOK_TIMESTAMP_HEADER must differ")
+    return problems
+
+
+# What each enabled HR connector needs before a webhook can be verified or a record fetched.
+CONNECTOR_REQUIREMENTS: dict[str, tuple[str, ...]] = {
+    "BAMBOOHR_ENABLED": ("BAMBOOHR_COMPANY_DOMAIN", "BAMBOOHR_API_KEY_SECRET_NAME", "BAMBOOHR_WEBHOOK_SECRET_NAME"),
+    "HIBOB_ENABLED": ("HIBOB_SERVICE_USER_ID", "HIBOB_SERVICE_USER_TOKEN_SECRET_NAME", "HIBOB_WEBHOOK_SECRET_NAME"),
+    "PERSONIO_ENABLED": ("PERSONIO_CLIENT_ID", "PERSONIO_CLIENT_SECRET_NAME", "PERSONIO_WEBHOOK_TOKEN_SECRET_NAME"),
+}
+
+
+def _connector_problems(values: Mapping[str, Any], failed: set[str]) -> list[str]:
+    problems: list[str] = []
+    for switch, needed in CONNECTOR_REQUIREMENTS.items():
+        if not values[switch]:
+            continue
+        for name in (*needed, "KEY_VAULT_URL"):
+            if values[name] is None and name not in failed:
+                problems.append(f"{name} is required when {switch}=true")
     return problems

@@ -1,6 +1,9 @@
 """CLI: ``python -m emulators.entra --port 8443 --proxy-port 8888 --state-dir DIR``.
 
-Prints the environment to use as KEY=value lines, then serves until SIGTERM or SIGINT.
+Prints the environment to use as KEY=value lines, then serves until SIGTERM or SIGINT. Export the lines
+unchanged (``set -a; . file; set +a``): an app in its default managed-identity mode then works as is. The
+emulated app registration's credentials are printed as EMULATOR_APP_CLIENT_ID and EMULATOR_APP_CLIENT_SECRET,
+never as AZURE_CLIENT_ID/AZURE_CLIENT_SECRET (those would make the app ask for a user-assigned identity).
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ from emulators.entra.testing import EntraEmulator
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m emulators.entra", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m emulators.entra", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--port", type=int, default=8443, help="HTTPS port for every emulated host (0: any free)")
     parser.add_argument("--proxy-port", type=int, default=8888, help="CONNECT proxy port (0: any free)")
     parser.add_argument("--state-dir", type=Path, required=True, help="where state, CA and keys persist")

@@ -7,6 +7,7 @@ injects random Graph 429/503 faults, and records every call for ``/_emulator/sta
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from starlette.applications import Starlette
@@ -15,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from emulators.entra import control, graph_provisioning, graph_users, keyvault, login
+from emulators.entra import control, graph_authentication, graph_provisioning, graph_users, keyvault, login
 from emulators.entra.core import EmulatorCore
 from emulators.entra.responses import graph_error
 from emulators.entra.timeutil import iso, now
@@ -76,6 +77,12 @@ class FrontDoor:
         if surface == "control":
             await self.app(scope, receive, send)
             return
+        if surface == "graph" and "//" in path:
+            # Graph treats empty path segments as absent: msgraph-sdk (kiota-http >= 1.9.4) joins its base URL
+            # "https://graph.microsoft.com/v1.0/" and "/users" into ".../v1.0//users" in its default setup.
+            path = re.sub("/{2,}", "/", path)
+            raw_path = re.sub(b"/{2,}", b"/", scope.get("raw_path") or path.encode())
+            scope = {**scope, "path": path, "raw_path": raw_path}
         status_seen = 0
 
         async def recording_send(message: Message) -> None:
@@ -146,6 +153,7 @@ def build_app(core: EmulatorCore) -> ASGIApp:
         routes=[
             *control.routes,
             *graph_users.routes,
+            *graph_authentication.routes,
             *graph_provisioning.routes,
             *keyvault.routes,
             *login.routes,

@@ -29,8 +29,16 @@ class CertificateFiles:
     key_path: Path
 
 
-def ensure_certificates(state_dir: Path) -> CertificateFiles:
-    """Load or create the CA in ``state_dir`` and issue a fresh server certificate from it."""
+def ensure_certificates(
+    state_dir: Path,
+    names: tuple[str, ...] = SERVER_NAMES,
+    prefix: str = "server",
+    common_name: str = "graph.microsoft.com",
+) -> CertificateFiles:
+    """Load or create the CA in ``state_dir`` and issue a fresh server certificate from it.
+
+    Other emulators behind the same proxy pass their own ``names`` and file ``prefix``: one CA for all.
+    """
     cert_dir = state_dir / "tls"
     cert_dir.mkdir(parents=True, exist_ok=True)
     ca_path = cert_dir / "ca.pem"
@@ -42,9 +50,9 @@ def ensure_certificates(state_dir: Path) -> CertificateFiles:
         ca.cert_pem.write_to_path(str(ca_path))
         ca.private_key_pem.write_to_path(str(ca_key_path))
         ca_key_path.chmod(0o600)
-    leaf = ca.issue_cert(*SERVER_NAMES, common_name="graph.microsoft.com")
-    chain_path = cert_dir / "server-chain.pem"
-    key_path = cert_dir / "server-key.pem"
+    leaf = ca.issue_cert(*names, common_name=common_name)
+    chain_path = cert_dir / f"{prefix}-chain.pem"
+    key_path = cert_dir / f"{prefix}-key.pem"
     chain_path.write_bytes(b"".join(blob.bytes() for blob in leaf.cert_chain_pems))
     leaf.private_key_pem.write_to_path(str(key_path))
     key_path.chmod(0o600)

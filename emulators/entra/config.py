@@ -43,7 +43,8 @@ def default_config() -> dict[str, Any]:
         "agentDelaySeconds": 1.0,
         "logDelaySeconds": 2.0,
         "syncDelaySeconds": 3.0,
-        "rateLimit": {"callsPer5s": 40, "dailyCalls": 6000, "omitRetryAfter": False},
+        # bulkUpload limits, see emulators/entra/throttling.py for the documented figures.
+        "rateLimit": {"callsPerWindow": 40, "windowSeconds": 5, "dailyCalls": 6000, "omitRetryAfter": False},
         "faults": {
             "rate429": 0.0,
             "rate503": 0.0,
@@ -100,6 +101,17 @@ def merge_config(current: dict[str, Any], partial: dict[str, Any]) -> dict[str, 
     return merged
 
 
+def upgrade_persisted(config: dict[str, Any]) -> dict[str, Any]:
+    """A config persisted by an earlier emulator, in today's keys (``rateLimit.callsPer5s`` became
+    ``callsPerWindow`` with ``windowSeconds: 5``), so an old state directory still starts."""
+    upgraded = copy.deepcopy(config)
+    limits = upgraded.get("rateLimit")
+    if isinstance(limits, dict) and "callsPer5s" in limits:
+        limits["callsPerWindow"] = limits.pop("callsPer5s")
+        limits.setdefault("windowSeconds", 5)
+    return upgraded
+
+
 def _validate(config: dict[str, Any]) -> None:
     for key in ("agentDelaySeconds", "logDelaySeconds", "syncDelaySeconds"):
         if not isinstance(config[key], int | float) or config[key] < 0:
@@ -112,9 +124,15 @@ def _validate(config: dict[str, Any]) -> None:
         if not isinstance(rate, int | float) or not 0.0 <= rate <= 1.0:
             raise ConfigError(f"faults.{key} must be between 0 and 1")
     limits = config["rateLimit"]
-    for key in ("callsPer5s", "dailyCalls"):
-        if not isinstance(limits.get(key), int) or limits[key] < 1:
+    unknown = set(limits) - {"callsPerWindow", "windowSeconds", "dailyCalls", "omitRetryAfter"}
+    if unknown:
+        raise ConfigError(f"unknown rateLimit keys: {sorted(unknown)}")
+    for key in ("callsPerWindow", "dailyCalls"):
+        if not isinstance(limits.get(key), int) or isinstance(limits[key], bool) or limits[key] < 1:
             raise ConfigError(f"rateLimit.{key} must be a positive integer")
+    window = limits.get("windowSeconds")
+    if not isinstance(window, int | float) or isinstance(window, bool) or window <= 0:
+        raise ConfigError("rateLimit.windowSeconds must be a number > 0")
     for app, roles in config["appRoles"].items():
         if not isinstance(roles, list) or not all(isinstance(role, str) for role in roles):
             raise ConfigError(f"appRoles.{app} must be a list of role names")

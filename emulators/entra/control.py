@@ -10,13 +10,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from emulators.entra.config import ConfigError
-from emulators.entra.core import EmulatorCore
 from emulators.entra.keyvault import store_secret
-
-
-def _core(request: Request) -> EmulatorCore:
-    core: EmulatorCore = request.app.state.core
-    return core
+from emulators.entra.routing import core_of
 
 
 async def _body(request: Request) -> Any:
@@ -27,18 +22,18 @@ async def _body(request: Request) -> Any:
 
 
 async def get_state(request: Request) -> Response:
-    return JSONResponse(_core(request).state_view())
+    return JSONResponse(core_of(request).state_view())
 
 
 async def get_config(request: Request) -> Response:
-    core = _core(request)
+    core = core_of(request)
     with core.state.lock:
         return JSONResponse(core.state.config)
 
 
 async def put_config(request: Request) -> Response:
     try:
-        return JSONResponse(_core(request).apply_config(await _body(request)))
+        return JSONResponse(core_of(request).apply_config(await _body(request)))
     except ConfigError as error:
         return JSONResponse({"error": str(error)}, status_code=400)
 
@@ -51,16 +46,16 @@ async def post_user(request: Request) -> Response:
         where = str(body.pop("where", None))
         if isinstance(body.get("users"), list):
             # Batch form for large seeds (benchmarks): {"where": ..., "users": [{...}, ...]}.
-            seeded = [_core(request).seed_user(where, dict(props)) for props in body["users"]]
+            seeded = [core_of(request).seed_user(where, dict(props)) for props in body["users"]]
             return JSONResponse({"seeded": len(seeded)}, status_code=201)
-        return JSONResponse(_core(request).seed_user(where, body), status_code=201)
+        return JSONResponse(core_of(request).seed_user(where, body), status_code=201)
     except ConfigError as error:
         return JSONResponse({"error": str(error)}, status_code=400)
 
 
 async def post_secret(request: Request) -> Response:
     """Seed a Key Vault secret: {"vault": "<name>.vault.azure.net", "name", "value"}."""
-    core = _core(request)
+    core = core_of(request)
     body = await _body(request)
     vault = str(body.get("vault", "")).lower()
     if not vault.endswith(".vault.azure.net") or not body.get("name") or not isinstance(body.get("value"), str):
@@ -72,7 +67,7 @@ async def post_secret(request: Request) -> Response:
 
 
 async def post_reset(request: Request) -> Response:
-    _core(request).reset()
+    core_of(request).reset()
     return Response(status_code=204)
 
 

@@ -16,24 +16,16 @@ from emulators.entra import url_convertors as _url_convertors
 from emulators.entra.bulk_validation import bulk_request_problem, content_type_ok
 from emulators.entra.core import EmulatorCore, public_user
 from emulators.entra.graph_auth import authorize
+from emulators.entra.log_queries import unsupported_clause
 from emulators.entra.odata import Evaluator, FilterError, parse_filter
 from emulators.entra.paging import PagingError, decode_skiptoken, next_link
 from emulators.entra.responses import graph_error, graph_json, request_ids
+from emulators.entra.routing import core_of, origin
 from emulators.entra.throttling import check_and_count
 from emulators.entra.timeutil import iso, now
 
 LOG_PAGE_DEFAULT = 50
 LOG_PAGE_MAX = 1000
-_LOG_CASE_INSENSITIVE = frozenset({"provisioningstatusinfo/status", "statusinfo/status"})
-
-
-def _core(request: Request) -> EmulatorCore:
-    core: EmulatorCore = request.app.state.core
-    return core
-
-
-def _origin(request: Request) -> str:
-    return f"{request.url.scheme}://{request.headers.get('host', request.url.netloc)}"
 
 
 def _pinned_mismatch(core: EmulatorCore, service_principal_id: str, job_id: str) -> str | None:
@@ -63,7 +55,7 @@ async def bulk_upload(request: Request) -> Response:
     _, denied = authorize(request, perms.BULK_UPLOAD)
     if denied is not None:
         return denied
-    core = _core(request)
+    core = core_of(request)
     service_principal_id = request.path_params["sp"]
     job_id = request.path_params["job"]
     with core.state.lock:
@@ -73,14 +65,8 @@ async def bulk_upload(request: Request) -> Response:
         wait = check_and_count(core.state, now())
         limits = core.state.config["rateLimit"]
     if wait is not None:
-        headers = {} if limits.get("omitRetryAfter") else {"Retry-After": str(wait)}
-        return graph_error(
-            request,
-            429,
-            "TooManyRequests",
-            "Too many requests: the provisioning API allows 40 calls in any 5 seconds and a daily quota per tenant.",
-            headers=headers,
-        )
+        headers = {} if limits.get("omitRetryAfter") else {"Retry-After": str(wait.seconds)}
+        return graph_error(request, 429, "TooManyRequests", wait.message, headers=headers)
     if not content_type_ok(request.headers.get("content-type")):
         return graph_error(
             request, 400, "BadRequest", "Invalid Data Format: the Content-Type must be application/scim+json."
@@ -110,7 +96,7 @@ async def bulk_upload(request: Request) -> Response:
         )
         core.state.mark_dirty()
     location = (
-        f"{_origin(request)}/{request.path_params['version']}/auditLogs/provisioning/"
+        f"{origin(request)}/{request.path_params['version']}/auditLogs/provisioning/"
         f"?$filter=jobid%20eq%20'{quote(job_id, safe='')}'"
     )
     return Response(status_code=202, headers={"Location": location, **request_ids(request)})
@@ -148,6 +134,9 @@ async def list_provisioning_logs(request: Request) -> Response:
             node = parse_filter(params["$filter"])
         except FilterError as failure:
             return graph_error(request, 400, "BadRequest", str(failure))
+        reason = unsupported_clause(node, version)
+        if reason is not None:
+            return graph_error(request, 400, "BadRequest", f"Invalid filter clause: {reason}.")
     orderby = (params.get("$orderby") or "").strip()
     descending = False
     if orderby:
@@ -155,16 +144,16 @@ async def list_provisioning_logs(request: Request) -> Response:
         if field.lower() != "activitydatetime" or direction.strip().lower() not in ("", "asc", "desc"):
             return graph_error(request, 400, "BadRequest", f"Ordering by '{orderby}' is not supported.")
         descending = direction.strip().lower() == "desc"
-    core = _core(request)
+    core = core_of(request)
     at = now()
-    evaluator = Evaluator(case_insensitive=_LOG_CASE_INSENSITIVE)
+    evaluator = Evaluator(case_insensitive=frozenset())  # "The filters are all case sensitive."
     with core.state.lock:
         visible = [_log_view(entry, version) for entry in core.state.logs if entry["_visibleAt"] <= at]
     if node is not None:
         visible = [entry for entry in visible if evaluator.matches(node, entry)]
     visible.sort(key=lambda entry: entry["activityDateTime"], reverse=descending)
     body: dict[str, Any] = {
-        "@odata.context": f"{_origin(request)}/{version}/$metadata#auditLogs/provisioning",
+        "@odata.context": f"{origin(request)}/{version}/$metadata#auditLogs/provisioning",
         "value": visible[offset : offset + top],
     }
     if offset + top < len(visible):
@@ -180,7 +169,7 @@ async def get_job(request: Request) -> Response:
     _, denied = authorize(request, perms.READ_SYNC_JOBS)
     if denied is not None:
         return denied
-    core = _core(request)
+    core = core_of(request)
     with core.state.lock:
         job = core.state.jobs.get(request.path_params["job"])
         if job is None or job["servicePrincipalId"] != request.path_params["sp"]:
@@ -198,7 +187,7 @@ async def control_job(request: Request) -> Response:
     _, denied = authorize(request, perms.WRITE_SYNC_JOBS)
     if denied is not None:
         return denied
-    core = _core(request)
+    core = core_of(request)
     service_principal_id = request.path_params["sp"]
     job_id = request.path_params["job"]
     command = request.path_params["command"]

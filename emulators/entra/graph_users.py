@@ -1,5 +1,6 @@
-"""Graph user routes: list/filter, get by id or UPN, manager, PATCH, Temporary Access Pass,
-sendMail, revokeSignInSessions and the (delegated-only) resetPassword."""
+"""Graph user routes: list/filter, get by id or UPN, manager, PATCH, sendMail and revokeSignInSessions.
+
+Authentication methods (Temporary Access Pass, resetPassword) live in :mod:`graph_authentication`."""
 
 from __future__ import annotations
 
@@ -7,8 +8,6 @@ import base64
 import binascii
 import email
 import email.policy
-import json
-import secrets
 import uuid
 from typing import Any
 
@@ -22,51 +21,22 @@ from emulators.entra.core import (
     DEFAULT_USER_SELECT,
     ON_PREMISES_MASTERED,
     USER_PROPERTIES,
-    EmulatorCore,
 )
 from emulators.entra.graph_auth import authorize
+from emulators.entra.graph_request import context_url, json_body, not_found, path_user, user_key
 from emulators.entra.odata import Evaluator, FilterError, parse_filter
 from emulators.entra.paging import PagingError, decode_skiptoken, next_link
 from emulators.entra.responses import graph_error, graph_json, request_ids
-from emulators.entra.timeutil import iso, now, parse_iso
+from emulators.entra.routing import core_of
+from emulators.entra.timeutil import iso, now
 from emulators.entra.user_queries import advanced_reason, candidate_ids, subject_name, unknown_property
 
 MAX_PAGE = 999
 DEFAULT_PAGE = 100
-TAP_MIN_MINUTES = 10
-TAP_MAX_MINUTES = 43_200
-TAP_DEFAULT_MINUTES = 60
-_TAP_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789+-!@#%&*"
 _KNOWN_SELECT = {name.lower(): name for name in USER_PROPERTIES}
-
-
-def _core(request: Request) -> EmulatorCore:
-    core: EmulatorCore = request.app.state.core
-    return core
-
-
-def _origin(request: Request) -> str:
-    return f"{request.url.scheme}://{request.headers.get('host', request.url.netloc)}"
-
-
-def _context(request: Request, suffix: str) -> str:
-    return f"{_origin(request)}/{request.path_params['version']}/$metadata#{suffix}"
-
-
-def _user_key(request: Request) -> str:
-    key = str(request.path_params["key"])
-    if key.startswith("('") and key.endswith("')"):
-        key = key[2:-2].replace("''", "'")
-    return key
-
-
-def _not_found(request: Request, key: str) -> Response:
-    return graph_error(
-        request,
-        404,
-        "Request_ResourceNotFound",
-        f"Resource '{key}' does not exist or one of its queried reference-property objects are not present.",
-    )
+#: The user's collection properties the emulator serves; the schema declares them non-nullable, so a
+#: user without a value shows an empty list, never null.
+USER_COLLECTIONS = frozenset({"businessPhones", "proxyAddresses"})
 
 
 def _parse_select(request: Request) -> tuple[list[str] | None, Response | None]:
@@ -91,14 +61,21 @@ def _parse_select(request: Request) -> tuple[list[str] | None, Response | None]:
 def project(user: dict[str, Any], select: list[str] | None) -> dict[str, Any]:
     """The properties Graph returns: the default set, or exactly what ``$select`` named."""
     names = select if select is not None else list(DEFAULT_USER_SELECT)
-    return {name: user.get(name, [] if name in ("businessPhones", "proxyAddresses") else None) for name in names}
+    return {name: _value(user, name) for name in names}
+
+
+def _value(user: dict[str, Any], name: str) -> Any:
+    value = user.get(name)
+    if name in USER_COLLECTIONS and value is None:
+        return []
+    return value
 
 
 async def list_users(request: Request) -> Response:
     _, denied = authorize(request, perms.READ_USERS)
     if denied is not None:
         return denied
-    core = _core(request)
+    core = core_of(request)
     params = request.query_params
     advanced = request.headers.get("consistencylevel", "").lower() == "eventual" and params.get("$count", "") == "true"
     select, error = _parse_select(request)
@@ -160,17 +137,13 @@ async def list_users(request: Request) -> Response:
             pool.sort(key=lambda user: str(user.get(field) or "").lower(), reverse=direction.lower() == "desc")
         page = [project(user, select) for user in pool[offset : offset + top]]
         total = len(pool)
-    body: dict[str, Any] = {"@odata.context": _context(request, "users")}
+    body: dict[str, Any] = {"@odata.context": context_url(request, "users")}
     if advanced:
         body["@odata.count"] = total
     if offset + top < total:
         body["@odata.nextLink"] = next_link(request, offset + top)
     body["value"] = page
     return graph_json(request, body)
-
-
-def _find_entra_user(core: EmulatorCore, key: str) -> dict[str, Any] | None:
-    return core.state.entra.by_key(key)
 
 
 async def get_user(request: Request) -> Response:
@@ -180,13 +153,12 @@ async def get_user(request: Request) -> Response:
     select, error = _parse_select(request)
     if error is not None:
         return error
-    core = _core(request)
-    key = _user_key(request)
+    core = core_of(request)
     with core.state.lock:
-        user = _find_entra_user(core, key)
-        if user is None:
-            return _not_found(request, key)
-        body = {"@odata.context": _context(request, "users/$entity"), **project(user, select)}
+        user = path_user(request)
+        if isinstance(user, Response):
+            return user
+        body = {"@odata.context": context_url(request, "users/$entity"), **project(user, select)}
     return graph_json(request, body)
 
 
@@ -197,39 +169,24 @@ async def get_manager(request: Request) -> Response:
     select, error = _parse_select(request)
     if error is not None:
         return error
-    core = _core(request)
-    key = _user_key(request)
+    core = core_of(request)
     with core.state.lock:
-        user = _find_entra_user(core, key)
-        if user is None:
-            return _not_found(request, key)
+        user = path_user(request)
+        if isinstance(user, Response):
+            return user
         manager = core.state.entra.find_one("employeeId", user.get("manager"))
         if manager is None:
-            return _not_found(request, "manager")
+            return not_found(request, "manager")
         body = {
-            "@odata.context": _context(request, "directoryObjects/$entity"),
+            "@odata.context": context_url(request, "directoryObjects/$entity"),
             "@odata.type": "#microsoft.graph.user",
             **project(manager, select),
         }
     return graph_json(request, body)
 
 
-async def _json_body(request: Request) -> tuple[Any, Response | None]:
-    raw = await request.body()
-    try:
-        return json.loads(raw or b"null"), None
-    except ValueError:
-        return None, graph_error(
-            request,
-            400,
-            "BadRequest",
-            "Unable to read JSON request payload. Please ensure Content-Type header "
-            "is set and payload is of valid JSON format.",
-        )
-
-
 async def patch_user(request: Request) -> Response:
-    body, error = await _json_body(request)
+    body, error = await json_body(request, "user")
     if error is not None:
         return error
     if not isinstance(body, dict) or not body:
@@ -238,12 +195,11 @@ async def patch_user(request: Request) -> Response:
     _, denied = authorize(request, needed)
     if denied is not None:
         return denied
-    core = _core(request)
-    key = _user_key(request)
+    core = core_of(request)
     with core.state.lock:
-        user = _find_entra_user(core, key)
-        if user is None:
-            return _not_found(request, key)
+        user = path_user(request)
+        if isinstance(user, Response):
+            return user
         unknown = [name for name in body if name != "passwordProfile" and name not in USER_PROPERTIES]
         if unknown:
             return graph_error(
@@ -276,99 +232,6 @@ async def patch_user(request: Request) -> Response:
         core.state.entra.update(user["id"], changes)
         core.state.mark_dirty()
     return Response(status_code=204, headers=request_ids(request))
-
-
-def _tap_view(request: Request, tap: dict[str, Any], reveal: bool) -> dict[str, Any]:
-    start = parse_iso(tap["startDateTime"]).timestamp()
-    expires = start + tap["lifetimeInMinutes"] * 60
-    at = now()
-    reason = "NotYetValid" if at < start else "Expired" if at >= expires else "EnabledByPolicy"
-    return {
-        "@odata.type": "#microsoft.graph.temporaryAccessPassAuthenticationMethod",
-        "id": tap["id"],
-        "temporaryAccessPass": tap["temporaryAccessPass"] if reveal else None,
-        "createdDateTime": tap["createdDateTime"],
-        "startDateTime": tap["startDateTime"],
-        "lifetimeInMinutes": tap["lifetimeInMinutes"],
-        "isUsableOnce": tap["isUsableOnce"],
-        "isUsable": reason == "EnabledByPolicy",
-        "methodUsabilityReason": reason,
-    }
-
-
-async def create_tap(request: Request) -> Response:
-    _, denied = authorize(request, perms.CREATE_TAP)
-    if denied is not None:
-        return denied
-    body, error = await _json_body(request)
-    if error is not None:
-        return error
-    body = body or {}
-    if not isinstance(body, dict):
-        return graph_error(request, 400, "BadRequest", "Empty Payload. JSON content expected.")
-    lifetime = body.get("lifetimeInMinutes", TAP_DEFAULT_MINUTES)
-    if (
-        not isinstance(lifetime, int)
-        or isinstance(lifetime, bool)
-        or not TAP_MIN_MINUTES <= lifetime <= TAP_MAX_MINUTES
-    ):
-        return graph_error(
-            request,
-            400,
-            "badRequest",
-            f"lifetimeInMinutes must be between {TAP_MIN_MINUTES} and {TAP_MAX_MINUTES}.",
-        )
-    created = now()
-    start_text = body.get("startDateTime")
-    try:
-        start = parse_iso(start_text).timestamp() if start_text else created
-    except (ValueError, AttributeError, TypeError):
-        return graph_error(request, 400, "badRequest", "startDateTime is not a valid DateTimeOffset.")
-    core = _core(request)
-    key = _user_key(request)
-    with core.state.lock:
-        user = _find_entra_user(core, key)
-        if user is None:
-            return _not_found(request, key)
-        tap = {
-            "id": str(uuid.uuid4()),
-            "userId": user["id"],
-            "userPrincipalName": user.get("userPrincipalName"),
-            "temporaryAccessPass": "".join(secrets.choice(_TAP_ALPHABET) for _ in range(8)),
-            "createdDateTime": iso(created),
-            "startDateTime": iso(start),
-            "lifetimeInMinutes": lifetime,
-            "isUsableOnce": bool(body.get("isUsableOnce", False)),
-        }
-        # One pass per user: a new one replaces the old one.
-        core.state.taps[user["id"]] = tap
-        core.state.mark_dirty()
-    view = {
-        "@odata.context": _context(request, f"users('{user['id']}')/authentication/temporaryAccessPassMethods/$entity"),
-        **_tap_view(request, tap, reveal=True),
-    }
-    return graph_json(request, view, status=201)
-
-
-async def list_taps(request: Request) -> Response:
-    _, denied = authorize(request, perms.READ_TAP)
-    if denied is not None:
-        return denied
-    core = _core(request)
-    key = _user_key(request)
-    with core.state.lock:
-        user = _find_entra_user(core, key)
-        if user is None:
-            return _not_found(request, key)
-        tap = core.state.taps.get(user["id"])
-        values = [_tap_view(request, tap, reveal=False)] if tap else []
-    return graph_json(
-        request,
-        {
-            "@odata.context": _context(request, f"users('{user['id']}')/authentication/temporaryAccessPassMethods"),
-            "value": values,
-        },
-    )
 
 
 def _recipients(message: dict[str, Any], field: str) -> list[str] | None:
@@ -419,7 +282,7 @@ async def send_mail(request: Request) -> Response:
                 request, 400, "ErrorMimeContentInvalidBase64String", "Invalid base64 string for MIME content."
             )
     else:
-        body, error = await _json_body(request)
+        body, error = await json_body(request, "sendMail")
         if error is not None:
             return error
         if not isinstance(body, dict) or not isinstance(body.get("message"), dict):
@@ -436,10 +299,10 @@ async def send_mail(request: Request) -> Response:
             "ErrorInvalidRecipients",
             "At least one recipient is not valid., Recipient is missing.",
         )
-    core = _core(request)
-    key = _user_key(request)
+    core = core_of(request)
+    key = user_key(request)
     with core.state.lock:
-        sender = _find_entra_user(core, key)
+        sender = core.state.entra.by_key(key)
         if sender is None:
             return graph_error(request, 404, "ErrorInvalidUser", f"The requested user '{key}' is invalid.")
         core.state.outbox.append(
@@ -465,28 +328,14 @@ async def revoke_sessions(request: Request) -> Response:
     _, denied = authorize(request, perms.REVOKE_SESSIONS)
     if denied is not None:
         return denied
-    core = _core(request)
-    key = _user_key(request)
+    core = core_of(request)
     with core.state.lock:
-        user = _find_entra_user(core, key)
-        if user is None:
-            return _not_found(request, key)
+        user = path_user(request)
+        if isinstance(user, Response):
+            return user
         core.state.entra.update(user["id"], {"signInSessionsValidFromDateTime": iso(now())})
         core.state.mark_dirty()
-    return graph_json(request, {"@odata.context": _context(request, "Edm.Boolean"), "value": True})
-
-
-async def reset_password(request: Request) -> Response:
-    """Application permissions are not supported by resetPassword: always 403 for app-only tokens."""
-    _, denied = authorize(request, perms.WRITE_USERS + perms.CREATE_TAP + perms.WRITE_PASSWORD_PROFILE)
-    if denied is not None and denied.status_code == 401:
-        return denied
-    return graph_error(
-        request,
-        403,
-        "accessDenied",
-        "Request Authorization failed: application permissions are not supported for resetPassword.",
-    )
+    return graph_json(request, {"@odata.context": context_url(request, "Edm.Boolean"), "value": True})
 
 
 _USER = "/{version:graphversion}/users/{key}"
@@ -495,9 +344,6 @@ routes = [
     Route(_USER, get_user, methods=["GET"]),
     Route(_USER, patch_user, methods=["PATCH"]),
     Route(_USER + "/manager", get_manager, methods=["GET"]),
-    Route(_USER + "/authentication/temporaryAccessPassMethods", create_tap, methods=["POST"]),
-    Route(_USER + "/authentication/temporaryAccessPassMethods", list_taps, methods=["GET"]),
-    Route(_USER + "/authentication/methods/{method}/resetPassword", reset_password, methods=["POST"]),
     Route(_USER + "/sendMail", send_mail, methods=["POST"]),
     Route(_USER + "/revokeSignInSessions", revoke_sessions, methods=["POST"]),
 ]

@@ -17,17 +17,13 @@ from starlette.routing import Route
 from emulators.entra.config import VAULT_RESOURCE
 from emulators.entra.core import EmulatorCore
 from emulators.entra.responses import vault_error
+from emulators.entra.routing import core_of
 from emulators.entra.timeutil import now
 from emulators.entra.tokens import InvalidToken
 
 SUPPORTED_API_VERSIONS = frozenset(
     {"2016-10-01", "7.0", "7.1", "7.2", "7.3", "7.4", "7.5", "7.6", "2025-07-01", "2026-04-01"}
 )
-
-
-def _core(request: Request) -> EmulatorCore:
-    core: EmulatorCore = request.app.state.core
-    return core
 
 
 def _vault_name(request: Request) -> str:
@@ -60,7 +56,7 @@ def _bundle(request: Request, name: str, version: dict[str, Any]) -> dict[str, A
 
 async def _guard(request: Request) -> Response | None:
     """api-version, injected outage, then the bearer token; None when the request may proceed."""
-    core = _core(request)
+    core = core_of(request)
     api_version = request.query_params.get("api-version")
     if api_version is None:
         return vault_error(400, "BadParameter", "The 'api-version' query parameter is missing.")
@@ -91,7 +87,7 @@ async def get_secret(request: Request) -> Response:
     refusal = await _guard(request)
     if refusal is not None:
         return refusal
-    core = _core(request)
+    core = core_of(request)
     name = request.path_params["name"]
     wanted = request.path_params.get("version") or ""
     with core.state.lock:
@@ -116,7 +112,7 @@ async def set_secret(request: Request) -> Response:
     refusal = await _guard(request)
     if refusal is not None:
         return refusal
-    core = _core(request)
+    core = core_of(request)
     name = request.path_params["name"]
     try:
         body = json.loads(await request.body() or b"null")

@@ -18,19 +18,11 @@ from starlette.routing import Route
 from emulators.entra.config import GRAPH_RESOURCE, MANAGED_IDENTITY, VAULT_RESOURCE
 from emulators.entra.core import EmulatorCore
 from emulators.entra.responses import aad_error
+from emulators.entra.routing import core_of, origin
 from emulators.entra.tokens import TOKEN_LIFETIME_SECONDS
 
 KNOWN_RESOURCES = (GRAPH_RESOURCE, VAULT_RESOURCE)
 MI_API_VERSION = "2019-08-01"
-
-
-def _core(request: Request) -> EmulatorCore:
-    core: EmulatorCore = request.app.state.core
-    return core
-
-
-def _origin(request: Request) -> str:
-    return f"{request.url.scheme}://{request.headers.get('host', request.url.netloc)}"
 
 
 def _tenant_ok(core: EmulatorCore, tenant: str) -> bool:
@@ -38,18 +30,18 @@ def _tenant_ok(core: EmulatorCore, tenant: str) -> bool:
 
 
 async def openid_configuration(request: Request) -> Response:
-    core = _core(request)
+    core = core_of(request)
     tenant = request.path_params["tenant"]
     if not _tenant_ok(core, tenant):
         return aad_error(400, "invalid_tenant", 90002, f"Tenant '{tenant}' not found.")
-    base = f"{_origin(request)}/{core.tenant_id}"
+    base = f"{origin(request)}/{core.tenant_id}"
     return JSONResponse(
         {
             "token_endpoint": f"{base}/oauth2/v2.0/token",
             "authorization_endpoint": f"{base}/oauth2/v2.0/authorize",
             "device_authorization_endpoint": f"{base}/oauth2/v2.0/devicecode",
             "issuer": f"https://login.microsoftonline.com/{core.tenant_id}/v2.0",
-            "jwks_uri": f"{_origin(request)}/{core.tenant_id}/discovery/v2.0/keys",
+            "jwks_uri": f"{origin(request)}/{core.tenant_id}/discovery/v2.0/keys",
             "token_endpoint_auth_methods_supported": [
                 "client_secret_post",
                 "private_key_jwt",
@@ -90,7 +82,7 @@ def _resource_from_scope(scope: str) -> str | None:
 
 
 async def token(request: Request) -> Response:
-    core = _core(request)
+    core = core_of(request)
     tenant = request.path_params["tenant"]
     form = dict(parse_qsl((await request.body()).decode("utf-8"), keep_blank_values=True))
     basic = request.headers.get("authorization", "")
@@ -161,7 +153,7 @@ async def token(request: Request) -> Response:
 
 async def managed_identity_token(request: Request) -> Response:
     """App Service / Functions managed identity (the IDENTITY_ENDPOINT protocol)."""
-    core = _core(request)
+    core = core_of(request)
     header = request.headers.get("x-identity-header", "")
     if not hmac.compare_digest(header, core.state.identity_header):
         return JSONResponse(

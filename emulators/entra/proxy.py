@@ -2,8 +2,8 @@
 
 Clients keep production URLs; ``HTTPS_PROXY`` points here. Only CONNECT to port 443 of
 login.microsoftonline.com, graph.microsoft.com and ``*.vault.azure.net`` is tunnelled (TLS runs
-end to end, so hostname verification uses the real names). Everything else gets 403, so nothing
-can reach the real cloud.
+end to end, so hostname verification uses the real names). Other emulators (the HR systems) add
+their hostnames with ``add_route``; everything else gets 403, so nothing can reach the real cloud.
 """
 
 from __future__ import annotations
@@ -28,6 +28,22 @@ class ConnectProxy:
         self.upstream_port = upstream_port
         self.denied: list[str] = []
         self._server: asyncio.AbstractServer | None = None
+        self._routes: dict[str, tuple[str, int]] = {}
+
+    def add_route(self, host: str, upstream_host: str, upstream_port: int) -> None:
+        """Tunnel CONNECT to ``host``:443 (or any subdomain, written ``*.example.com``) to another emulator."""
+        self._routes[host.lower()] = (upstream_host, upstream_port)
+
+    def upstream_for(self, host: str, port: int) -> tuple[str, int] | None:
+        host = host.lower().rstrip(".")
+        if is_allowed(host, port):
+            return self.upstream_host, self.upstream_port
+        if port != 443:
+            return None
+        if host in self._routes:
+            return self._routes[host]
+        parent = host.split(".", 1)[1] if "." in host else ""
+        return self._routes.get(f"*.{parent}") if parent.count(".") >= 1 else None
 
     async def start(self, sock: socket.socket) -> None:
         self._server = await asyncio.start_server(self._handle, sock=sock)
@@ -55,11 +71,12 @@ class ConnectProxy:
             port = int(port_text)
         except ValueError:
             port = -1
-        if not is_allowed(host.strip("[]"), port):
+        upstream = self.upstream_for(host.strip("[]"), port)
+        if upstream is None:
             await self._refuse(writer, target)
             return
         try:
-            up_reader, up_writer = await asyncio.open_connection(self.upstream_host, self.upstream_port)
+            up_reader, up_writer = await asyncio.open_connection(*upstream)
         except OSError:
             writer.write(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")
             await writer.drain()
@@ -76,7 +93,7 @@ class ConnectProxy:
 
     async def _refuse(self, writer: asyncio.StreamWriter, target: str) -> None:
         self.denied.append(target)
-        body = b"Forbidden: the emulator proxy only reaches Microsoft hosts it emulates.\n"
+        body = b"Forbidden: the emulator proxy only reaches hosts it emulates.\n"
         writer.write(
             b"HTTP/1.1 403 Forbidden\r\nContent-Type: text/plain\r\nConnection: close\r\n"
             + f"Content-Length: {len(body)}\r\n\r\n".encode()

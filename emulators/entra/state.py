@@ -16,7 +16,7 @@ from collections import deque
 from pathlib import Path
 from typing import Any
 
-from emulators.entra.config import default_config, merge_config
+from emulators.entra.config import default_config, merge_config, upgrade_persisted
 from emulators.entra.directory import UserDirectory
 
 STATE_FILE = "state.json"
@@ -121,7 +121,7 @@ class EmulatorState:
         self.client_secret = data["clientSecret"]
         self.identity_header = data["identityHeader"]
         self._sequence = data.get("sequence", 0)
-        self.config = merge_config(default_config(), data.get("config", {}))
+        self.config = merge_config(default_config(), upgrade_persisted(data.get("config", {})))
         self.ad.load(data.get("adUsers", []))
         self.entra.load(data.get("entraUsers", []))
         self.outbox = data.get("outbox", [])

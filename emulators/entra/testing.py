@@ -10,18 +10,32 @@ from __future__ import annotations
 
 import ssl
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 import httpx
+from azure.identity import ClientSecretCredential
 
 from emulators.entra.config import DEFAULT_CLIENT_ID
 from emulators.entra.server import EmulatorServer
 
+#: Where ``env`` puts the emulated app registration's credentials. Not AZURE_CLIENT_ID/AZURE_CLIENT_SECRET:
+#: exported as-is those would make an app in its default managed-identity mode ask for a user-assigned
+#: identity with the app registration's id, and azure-identity's EnvironmentCredential would pick the secret.
+APP_CLIENT_ID_VARIABLE = "EMULATOR_APP_CLIENT_ID"
+APP_CLIENT_SECRET_VARIABLE = "EMULATOR_APP_CLIENT_SECRET"  # noqa: S105 - a variable name, not a secret
+
 #: Pipeline delays small enough for tests, large enough that ordering is observable.
 FAST_CONFIG: dict[str, Any] = {"agentDelaySeconds": 0.0, "logDelaySeconds": 0.1, "syncDelaySeconds": 0.2}
+
+
+def app_credential(env: Mapping[str, str], **kwargs: Any) -> ClientSecretCredential:
+    """azure-identity's ClientSecretCredential for the emulated app registration, from ``EntraEmulator.env``."""
+    return ClientSecretCredential(
+        env["AZURE_TENANT_ID"], env[APP_CLIENT_ID_VARIABLE], env[APP_CLIENT_SECRET_VARIABLE], **kwargs
+    )
 
 
 class EntraControl:
@@ -151,7 +165,12 @@ class EntraEmulator:
 
     @property
     def env(self) -> dict[str, str]:
-        """The environment a process needs to use the emulator with production hostnames."""
+        """The environment a process needs to use the emulator with production hostnames.
+
+        Exported unchanged it leaves an app in its default settings (managed identity) working: the
+        identity endpoint and header are the emulated managed identity's, and the app registration's
+        credentials (for the client-secret option and for test clients) travel under names of their own.
+        """
         assert self._server.core is not None, "start() the emulator first"
         state = self._server.core.state
         ca = str(self.ca_path)
@@ -163,14 +182,25 @@ class EntraEmulator:
             "IDENTITY_ENDPOINT": f"{self.base_url}/msi/token",
             "IDENTITY_HEADER": state.identity_header,
             "AZURE_TENANT_ID": str(state.config["tenantId"]),
-            "AZURE_CLIENT_ID": DEFAULT_CLIENT_ID,
-            "AZURE_CLIENT_SECRET": state.client_secret,
+            APP_CLIENT_ID_VARIABLE: DEFAULT_CLIENT_ID,
+            APP_CLIENT_SECRET_VARIABLE: state.client_secret,
         }
 
     def flush(self) -> None:
         """Persist the state now (the worker otherwise does it about once a second when dirty)."""
         assert self._server.core is not None, "start() the emulator first"
         self._server.core.state.flush()
+
+    def route_hosts(self, hosts: tuple[str, ...], port: int) -> None:
+        """Let the proxy tunnel these hostnames (``*.example.com`` for subdomains) to another loopback emulator."""
+        proxy = self._server.proxy
+        assert proxy is not None, "start() the emulator first"
+        for host in hosts:
+            proxy.add_route(host, "127.0.0.1", port)
+
+    @property
+    def state_dir(self) -> Path:
+        return self._server.state_dir
 
     @property
     def proxy_denied(self) -> list[str]:

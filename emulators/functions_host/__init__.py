@@ -6,6 +6,7 @@ See `FunctionsHost` for the in-process API and `python -m emulators.functions_ho
 from .clock import HostClock, ScaledClock, VirtualClock
 from .engine import CUSTOM_STATUS_LIMIT_BYTES, InstanceExistsError, UnknownFunctionError
 from .host import DEFAULT_FUNCTION_KEY, DEFAULT_MASTER_KEY, DEFAULT_SYSTEM_KEY, FunctionsHost
+from .management import InstanceNotFoundError, InvalidOperationError, Management, Outcome
 from .replay import NON_DETERMINISM_PREFIX
 
 __all__ = [
@@ -17,6 +18,10 @@ __all__ = [
     "FunctionsHost",
     "HostClock",
     "InstanceExistsError",
+    "InstanceNotFoundError",
+    "InvalidOperationError",
+    "Management",
+    "Outcome",
     "ScaledClock",
     "UnknownFunctionError",
     "VirtualClock",

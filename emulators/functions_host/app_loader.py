@@ -66,6 +66,21 @@ class LoadedApp:
     def max_concurrent_activities(self) -> int:
         return int(self.durable_settings.get("maxConcurrentActivityFunctions", 10))
 
+    def missing_function_message(self, name: str, kind: str) -> str:
+        """The extension's message for a call to a durable function it does not know (kind: activity,
+        orchestrator or entity), naming the ones it does."""
+        registries: dict[str, dict[str, Any]] = {
+            "activity": dict(self.activities),
+            "orchestrator": dict(self.orchestrators),
+            "entity": dict(self.entities),
+        }
+        known = registries[kind]
+        message = f"The function '{name}' doesn't exist, is disabled, or is not an {kind} function. Additional info: "
+        if known:
+            names = "', '".join(known)
+            return message + f"The following are the known {kind} functions: '{names}'."
+        return message + f"No {kind} functions are currently registered!"
+
     def hub_name(self, environ: dict[str, str]) -> str:
         """`hubName` with `%Setting%` references resolved from app settings (default TestHubName)."""
         raw = str(self.durable_settings.get("hubName", "TestHubName"))
@@ -125,15 +140,39 @@ def load_app(module_name: str, *, fresh: bool = True) -> LoadedApp:
     return loaded
 
 
+# The trigger binding property that names a durable function, when it is registered under another name than
+# the Python function's (ActivityTriggerAttribute.Activity, OrchestrationTriggerAttribute.Orchestration,
+# EntityTriggerAttribute.EntityName in the extension, which take priority over the function name).
+_DURABLE_NAME_PROPERTY = {
+    "orchestrationTrigger": "orchestration",
+    "activityTrigger": "activity",
+    "entityTrigger": "entityName",
+}
+
+
+def _durable_name(function_name: str, trigger_binding: dict[str, Any]) -> str:
+    explicit = trigger_binding.get(_DURABLE_NAME_PROPERTY.get(trigger_binding["type"], ""))
+    return str(explicit) if explicit else function_name
+
+
+def _claim(registry: dict[str, Any], name: str, kind: str, function_name: str) -> None:
+    if name in registry:
+        raise ValueError(f"two {kind} functions are registered as '{name}' (the second is '{function_name}')")
+
+
 def _register(loaded: LoadedApp, function: Any) -> None:
-    name: str = function.get_function_name()
+    function_name: str = function.get_function_name()
     trigger = function.get_trigger()
     user_function = function.get_user_function()
     bindings = json.loads(function.get_function_json())["bindings"]
     trigger_type = trigger.type
+    trigger_binding = next((b for b in bindings if b["type"] == trigger_type), {"type": trigger_type})
+    name = _durable_name(function_name, trigger_binding)
     if trigger_type == "orchestrationTrigger":
+        _claim(loaded.orchestrators, name, "orchestrator", function_name)
         loaded.orchestrators[name] = user_function
     elif trigger_type == "activityTrigger":
+        _claim(loaded.activities, name, "activity", function_name)
         loaded.activities[name] = ActivityFunction(
             name=name,
             user_function=user_function,
@@ -142,6 +181,7 @@ def _register(loaded: LoadedApp, function: Any) -> None:
             client_param=next((b["name"] for b in bindings if b["type"] == "durableClient"), None),
         )
     elif trigger_type == "entityTrigger":
+        _claim(loaded.entities, name.lower(), "entity", function_name)
         loaded.entities[name.lower()] = user_function
     elif trigger_type == "httpTrigger":
         http_binding = next(b for b in bindings if b["type"] == "httpTrigger")

@@ -1,8 +1,9 @@
 """The Durable task hub: episodes, activities, entities and timers over the SQLite store.
 
 One engine thread (the caller of `drive_once`) runs orchestrator episodes and entity operations one at
-a time, as a single-partition task hub would; activities run in a bounded thread pool sized by
-`maxConcurrentActivityFunctions`. Every state change is one store transaction.
+a time, as a single-partition task hub would; activities (and the built-in HTTP activity) run in a bounded
+thread pool sized by `maxConcurrentActivityFunctions`. Every state change is one store transaction.
+Client operations (start, raise, terminate, suspend, rewind, purge, queries) live in `management.py`.
 """
 
 from __future__ import annotations
@@ -19,34 +20,35 @@ from typing import Any
 
 from .app_loader import LoadedApp
 from .clock import HostClock
-from .history import (
-    EventType,
-    HistoryEvent,
-    format_status_time,
-    format_time,
-    friendly_history,
-    new_event,
-    parse_time,
-)
+from .durable_http import HTTP_ACTIVITY_NAME, DurableHttpClient
+from .history import EventType, HistoryEvent, format_status_time, format_time, new_event, parse_time
 from .replay import NonDeterminismError, ReplayProgram, ScheduledWork, UnsupportedActionError
+from .status_view import decode_json
 from .store import ActivityWork, InstanceRow, TaskHubStore
-from .worker import AsyncRunner, call_orchestrator, run_activity, run_entity_operation
+from .worker import ActivityResult, AsyncRunner, call_orchestrator, run_activity, run_entity_operation
 
 log = logging.getLogger("emulators.functions_host")
 
-RUNNING_STATES = frozenset({"Pending", "Running"})
+RUNNING_STATES = frozenset({"Pending", "Running", "Suspended"})
+"""Statuses a new start may not overwrite (the extension's default overridableExistingInstanceStates)."""
 TERMINAL_STATES = frozenset({"Completed", "Failed", "Terminated"})
 CUSTOM_STATUS_LIMIT_BYTES = 16 * 1024
 MAX_SHORT_TIMER = "6.00:00:00"
 LONG_TIMER_INTERVAL = "3.00:00:00"
+DEFAULT_HTTP_POLL_MILLISECONDS = 30000
 
 
 class InstanceExistsError(Exception):
-    """Starting an instance id that is still Pending or Running (overridableExistingInstanceStates)."""
+    """Starting an instance id that is still Pending, Running or Suspended (DTFx OrchestrationAlreadyExists)."""
 
 
 class UnknownFunctionError(Exception):
     """No orchestrator of that name is registered."""
+
+
+def already_exists_message(status: str) -> str:
+    """DTFx's (Azure Storage) refusal to start over an instance that has not finished."""
+    return f"An Orchestration instance with the status {status} already exists."
 
 
 @dataclass
@@ -54,6 +56,36 @@ class EngineOptions:
     strict: bool = False
     max_activities: int = 10
     activity_overrides: dict[str, Callable[[Any], Any]] | None = None
+
+
+class _SuspensionGate:
+    """Sorts an episode's new events the way DTFx treats a suspended orchestration: while suspended, every
+    event except a resume or a termination waits; the resume releases them, in arrival order, after itself.
+    The first ExecutionStarted is always let through so it stays at the head of the history."""
+
+    def __init__(self, suspended: bool, held: list[HistoryEvent]) -> None:
+        self.suspended = suspended
+        self.held = list(held)
+
+    def admit(self, events: list[HistoryEvent]) -> list[HistoryEvent]:
+        delivered: list[HistoryEvent] = []
+        for event in events:
+            kind = event["EventType"]
+            if kind == EventType.EXECUTION_SUSPENDED:
+                if not self.suspended:
+                    self.suspended = True
+                    delivered.append(event)
+            elif kind == EventType.EXECUTION_RESUMED:
+                if self.suspended:
+                    self.suspended = False
+                    delivered.append(event)
+                    delivered.extend(self.held)
+                    self.held = []
+            elif self.suspended and kind != EventType.EXECUTION_STARTED:
+                self.held.append(event)
+            else:
+                delivered.append(event)
+        return delivered
 
 
 class Engine:
@@ -77,6 +109,7 @@ class Engine:
         """Set by the host once its HTTP front end (which serves the client RPC) exists."""
         self.timers_enabled = True
         self.changed = threading.Condition()
+        self.http = DurableHttpClient()
         self._pool = ThreadPoolExecutor(
             max_workers=max(1, options.max_activities), thread_name_prefix="functions-host-activity"
         )
@@ -92,6 +125,7 @@ class Engine:
     def close(self) -> None:
         self._closed = True
         self._pool.shutdown(wait=True, cancel_futures=True)
+        self.http.close()
 
     def notify(self) -> None:
         with self.changed:
@@ -104,7 +138,7 @@ class Engine:
     def now(self) -> datetime:
         return self.clock.now()
 
-    # ---- client operations (management API, RPC, in-process API) ----------------------------------------
+    # ---- instances --------------------------------------------------------------------------------------
     def start_instance(
         self,
         name: str,
@@ -114,16 +148,12 @@ class Engine:
         parent: tuple[str, str, int, str] | None = None,
     ) -> str:
         if name not in self.app.orchestrators:
-            raise UnknownFunctionError(
-                f"The function '{name}' doesn't exist, is disabled, or is not an orchestrator function."
-            )
+            raise UnknownFunctionError(self.app.missing_function_message(name, "orchestrator"))
         instance_id = instance_id or uuid.uuid4().hex
         with self.store.transaction():
             existing = self.store.get_instance(instance_id)
             if existing is not None and existing.status in RUNNING_STATES:
-                raise InstanceExistsError(
-                    f"An orchestration with instance ID '{instance_id}' already exists and is {existing.status}."
-                )
+                raise InstanceExistsError(already_exists_message(existing.status))
             if existing is not None:
                 self.store.delete_instance(instance_id)
             self._create_instance(name, instance_id, input_text, parent)
@@ -173,85 +203,17 @@ class Engine:
         self.store.save_instance(row)
         self.store.post(instance_id, new_event(EventType.EXECUTION_STARTED, now, **started), execution_id=execution_id)
 
-    def raise_event(self, instance_id: str, event_name: str, input_text: str | None) -> str:
-        """Returns 'accepted', 'not_found' or 'gone' (the management API's 202 / 404 / 410)."""
-        with self.store.transaction():
-            row = self.store.get_instance(instance_id)
-            if row is None:
-                return "not_found"
-            if row.status in TERMINAL_STATES:
-                return "gone"
-            self.store.post(
-                instance_id,
-                new_event(EventType.EVENT_RAISED, self.now(), Name=event_name, Input=input_text),
-                execution_id=row.execution_id,
-            )
+    def post_event(self, row: InstanceRow, kind: EventType, **fields: Any) -> None:
+        """Queue a client message (raised event, terminate, suspend, resume, rewind) for the instance."""
+        self.store.post(row.instance_id, new_event(kind, self.now(), **fields), execution_id=row.execution_id)
         self.notify()
-        return "accepted"
 
-    def terminate(self, instance_id: str, reason: str) -> str:
-        with self.store.transaction():
-            row = self.store.get_instance(instance_id)
-            if row is None:
-                return "not_found"
-            if row.status in TERMINAL_STATES:
-                return "gone"
-            self.store.post(
-                instance_id,
-                new_event(EventType.EXECUTION_TERMINATED, self.now(), Input=json.dumps(reason)),
-                execution_id=row.execution_id,
-            )
-        self.notify()
-        return "accepted"
-
-    def purge(self, instance_id: str) -> int:
-        with self.store.transaction():
-            row = self.store.get_instance(instance_id)
-            if row is None or row.status not in TERMINAL_STATES:
-                return 0
-            self.store.delete_instance(instance_id)
-        return 1
-
-    def purge_by(self, created_from: datetime | None, created_to: datetime | None, statuses: set[str] | None) -> int:
-        deleted = 0
-        for row in self.store.list_instances():
-            if row.status not in TERMINAL_STATES or not _matches(row, created_from, created_to, statuses, None):
-                continue
-            deleted += self.purge(row.instance_id)
-        return deleted
-
-    def status(
-        self,
-        instance_id: str,
-        *,
-        show_history: bool = False,
-        show_input: bool = True,
-        show_history_output: bool = False,
-    ) -> dict[str, Any] | None:
-        row = self.store.get_instance(instance_id)
-        return _status_of(row, show_history, show_input, show_history_output) if row else None
-
-    def query(
-        self,
-        created_from: datetime | None,
-        created_to: datetime | None,
-        statuses: set[str] | None,
-        prefix: str | None,
-        show_input: bool,
-    ) -> list[dict[str, Any]]:
-        return [
-            _status_of(row, False, show_input, False)
-            for row in self.store.list_instances()
-            if _matches(row, created_from, created_to, statuses, prefix)
-        ]
+    def status_row(self, instance_id: str) -> InstanceRow | None:
+        return self.store.get_instance(instance_id)
 
     def history(self, instance_id: str) -> list[HistoryEvent]:
         row = self.store.get_instance(instance_id)
         return list(row.history) if row else []
-
-    def signal_entity(self, entity_id: str, operation: str, input_text: str | None) -> None:
-        self.store.add_entity_op(entity_id, {"name": operation, "input": input_text, "isSignal": True})
-        self.notify()
 
     def read_entity(self, entity_id: str) -> tuple[bool, str | None]:
         return self.store.entity_exists(entity_id), self.store.entity_state(entity_id)
@@ -293,11 +255,16 @@ class Engine:
             self._pool.submit(self._run_activity, item)
         return bool(work)
 
+    def _activity_result(self, work: ActivityWork) -> ActivityResult:
+        if work.name == HTTP_ACTIVITY_NAME and work.name not in self.overrides:
+            return self.http.run(work.input)
+        return run_activity(
+            self.app, work.name, work.input, self.overrides, self.runner, client_binding=self.client_binding
+        )
+
     def _run_activity(self, work: ActivityWork) -> None:
         try:
-            result = run_activity(
-                self.app, work.name, work.input, self.overrides, self.runner, client_binding=self.client_binding
-            )
+            result = self._activity_result(work)
             now = self.now()
             if result.ok:
                 event = new_event(EventType.TASK_COMPLETED, now, TaskScheduledId=work.task_seq, Result=result.result)
@@ -342,11 +309,12 @@ class Engine:
             operation=op["name"],
             input_text=op.get("input"),
             is_signal=bool(op.get("isSignal")),
+            missing_message=self.app.missing_function_message(name, "entity"),
         )
         if outcome.is_error:
             log.warning("entity operation '%s' on '%s' failed", op["name"], entity_id)
         with self.store.transaction():
-            self.store.put_entity_state(entity_id, outcome.exists, outcome.state)
+            self.store.put_entity_state(entity_id, outcome.exists, outcome.state, format_time(self.now()))
             self.store.delete_entity_op(seq)
             if not op.get("isSignal") and op.get("parent"):
                 response: dict[str, Any] = {"result": outcome.result}
@@ -398,19 +366,24 @@ class Engine:
             row.history = [*old, started, terminate]
             self._finish(row, "Terminated", terminate.get("Input"), now)
             return
-        history = [*old, started, *inbox_events]
+        gate = _SuspensionGate(row.status == "Suspended", self.store.held_events(row.instance_id))
+        delivered = gate.admit(inbox_events)
+        self.store.replace_held(row.instance_id, gate.held)
+        row.updated_time = format_status_time(now)
+        if gate.suspended:
+            # A suspended orchestration does not run: what it was sent waits for the resume.
+            row.history = [*old, started, *delivered, new_event(EventType.ORCHESTRATOR_COMPLETED, now)]
+            row.status = "Suspended"
+            self.store.save_instance(row)
+            return
+        history = [*old, started, *delivered]
         row.episodes += 1
         row.replayed_events += len(old)
-        if row.status == "Pending":
-            row.status = "Running"
+        row.status = "Running"
         handle = self.app.orchestrators.get(row.name)
         if handle is None:
             row.history = history
-            self._fail(
-                row,
-                f"The function '{row.name}' doesn't exist, is disabled, or is not an orchestrator function.",
-                now,
-            )
+            self._fail(row, self.app.missing_function_message(row.name, "orchestrator"), now)
             return
         reply = call_orchestrator(handle, self._context_json(row, history))
         if reply.state is None:
@@ -441,19 +414,16 @@ class Engine:
             row.custom_status = custom_text
         for work in outcome.new_work:
             history.append(self._dispatch(row, work, now))
-        history.append(new_event(EventType.ORCHESTRATOR_COMPLETED, now))
         row.history = history
-        row.updated_time = format_status_time(now)
-        if not outcome.finished:
-            self.store.save_instance(row)
-            return
-        if state.get("error"):
+        if outcome.finished and state.get("error"):
             self._fail(row, str(state["error"]), now)
-        elif outcome.continued_as_new:
+        elif outcome.finished and outcome.continued_as_new:
+            row.history.append(new_event(EventType.ORCHESTRATOR_COMPLETED, now))
             self._continue_as_new(row, outcome.continue_as_new_input, now)
-        elif state.get("isDone") and not outcome.open_timers:
+        elif outcome.finished and state.get("isDone") and not outcome.open_timers:
             self._finish(row, "Completed", json.dumps(state.get("output")), now)
         else:
+            row.history.append(new_event(EventType.ORCHESTRATOR_COMPLETED, now))
             self.store.save_instance(row)
 
     def _context_json(self, row: InstanceRow, history: list[HistoryEvent]) -> dict[str, Any]:
@@ -468,7 +438,7 @@ class Engine:
             "upperSchemaVersionNew": 2,
             "maximumShortTimerDuration": MAX_SHORT_TIMER,
             "longRunningTimerIntervalDuration": LONG_TIMER_INTERVAL,
-            "defaultHttpAsyncRequestSleepTimeMillseconds": 30000,
+            "defaultHttpAsyncRequestSleepTimeMillseconds": DEFAULT_HTTP_POLL_MILLISECONDS,
         }
 
     def _dispatch(self, row: InstanceRow, work: ScheduledWork, now: datetime) -> HistoryEvent:
@@ -517,9 +487,9 @@ class Engine:
         existing = self.store.get_instance(child_id)
         problem = None
         if work.name not in self.app.orchestrators:
-            problem = f"The function '{work.name}' doesn't exist, is disabled, or is not an orchestrator function."
+            problem = self.app.missing_function_message(work.name, "orchestrator")
         elif existing is not None and existing.status in RUNNING_STATES:
-            problem = f"An orchestration with instance ID '{child_id}' already exists and is {existing.status}."
+            problem = already_exists_message(existing.status)
         if problem is not None:
             self.store.post(
                 row.instance_id,
@@ -543,15 +513,19 @@ class Engine:
         self._finish(row, "Failed", json.dumps(text), now)
 
     def _finish(self, row: InstanceRow, status: str, output_text: str | None, now: datetime) -> None:
-        kinds = {"Completed": EventType.EXECUTION_COMPLETED, "Failed": EventType.EXECUTION_FAILED}
-        if status in kinds:
-            row.history.append(new_event(kinds[status], now, OrchestrationStatus=status, Result=output_text))
+        """End the execution: DTFx records every end (completed, failed, terminated) as ExecutionCompleted
+        with its OrchestrationStatus, before the episode's OrchestratorCompleted."""
+        ended = new_event(EventType.EXECUTION_COMPLETED, now, OrchestrationStatus=status, Result=output_text)
+        row.history.append(ended)
+        if _episode_open(row.history):
+            row.history.append(new_event(EventType.ORCHESTRATOR_COMPLETED, now))
         row.status = status
         row.output = output_text
         row.updated_time = format_status_time(now)
         self.store.save_instance(row)
         with self.store.transaction() as db:
             db.execute("DELETE FROM inbox WHERE instance_id = ? AND is_timer = 1", (row.instance_id,))
+            db.execute("DELETE FROM held WHERE instance_id = ?", (row.instance_id,))
         if row.parent_instance_id is None or row.parent_seq is None:
             return
         if status == "Completed":
@@ -559,7 +533,8 @@ class Engine:
                 EventType.SUB_ORCHESTRATION_COMPLETED, now, TaskScheduledId=row.parent_seq, Result=output_text
             )
         else:
-            reason = json.loads(output_text) if output_text else f"Sub-orchestration '{row.name}' {status.lower()}"
+            # DTFx hands the parent the child's result: the failure message, or the termination reason.
+            reason = decode_json(output_text) if output_text else f"Sub-orchestration '{row.name}' {status.lower()}"
             event = new_event(
                 EventType.SUB_ORCHESTRATION_FAILED,
                 now,
@@ -586,47 +561,11 @@ class Engine:
             self.store.save_instance(fresh)
 
 
-def _matches(
-    row: InstanceRow,
-    created_from: datetime | None,
-    created_to: datetime | None,
-    statuses: set[str] | None,
-    prefix: str | None,
-) -> bool:
-    created = parse_time(row.created_time)
-    if created_from is not None and created < created_from:
-        return False
-    if created_to is not None and created > created_to:
-        return False
-    if statuses and row.status not in statuses:
-        return False
-    return not (prefix and not row.instance_id.startswith(prefix))
-
-
-def _status_of(row: InstanceRow, show_history: bool, show_input: bool, show_history_output: bool) -> dict[str, Any]:
-    status: dict[str, Any] = {
-        "name": row.name,
-        "instanceId": row.instance_id,
-        "runtimeStatus": row.status,
-        "input": _decode(row.input) if show_input else None,
-        "customStatus": _decode(row.custom_status),
-        "output": _decode(row.output),
-        "createdTime": row.created_time,
-        "lastUpdatedTime": row.updated_time,
-    }
-    if show_history:
-        events = friendly_history(row.history)
-        if not show_history_output:
-            for event in events:
-                event.pop("Result", None)
-        status["historyEvents"] = events
-    return status
-
-
-def _decode(text: str | None) -> Any:
-    if text is None:
-        return None
-    try:
-        return json.loads(text)
-    except ValueError:
-        return text
+def _episode_open(history: list[HistoryEvent]) -> bool:
+    """True when the history's last episode has started but not yet ended."""
+    for event in reversed(history):
+        if event["EventType"] == EventType.ORCHESTRATOR_COMPLETED:
+            return False
+        if event["EventType"] == EventType.ORCHESTRATOR_STARTED:
+            return True
+    return False

@@ -34,6 +34,17 @@ class EventType(IntEnum):
     EXECUTION_SUSPENDED = 19
     EXECUTION_RESUMED = 20
 
+    @property
+    def wire_name(self) -> str:
+        """The name DTFx gives the event type (what `showHistory` prints instead of the number)."""
+        special = {
+            EventType.SUB_ORCHESTRATION_CREATED: "SubOrchestrationInstanceCreated",
+            EventType.SUB_ORCHESTRATION_COMPLETED: "SubOrchestrationInstanceCompleted",
+            EventType.SUB_ORCHESTRATION_FAILED: "SubOrchestrationInstanceFailed",
+            EventType.GENERIC: "GenericEvent",
+        }
+        return special.get(self, "".join(part.capitalize() for part in self.name.split("_")))
+
 
 SCHEDULING_EVENTS = frozenset(
     {
@@ -83,37 +94,3 @@ def new_event(kind: EventType, timestamp: datetime, event_id: int = -1, **fields
     }
     event.update(fields)
     return event
-
-
-def friendly_history(events: list[HistoryEvent]) -> list[dict[str, Any]]:
-    """History as the management API shows it (`showHistory=true`): names instead of numbers,
-    episode delimiters dropped, completion events carrying the scheduled function's name."""
-    scheduled: dict[int, HistoryEvent] = {}
-    shown: list[dict[str, Any]] = []
-    for event in events:
-        kind = EventType(event["EventType"])
-        if kind in (EventType.ORCHESTRATOR_STARTED, EventType.ORCHESTRATOR_COMPLETED):
-            continue
-        if kind in SCHEDULING_EVENTS:
-            scheduled[event["EventId"]] = event
-        item: dict[str, Any] = {"EventType": _pascal(kind.name), "Timestamp": event["Timestamp"]}
-        for key, value in event.items():
-            if key not in ("EventType", "Timestamp", "IsPlayed"):
-                item[key] = value
-        source_id = event.get("TaskScheduledId", event.get("TimerId"))
-        source = scheduled.get(source_id) if isinstance(source_id, int) else None
-        if source is not None:
-            item["ScheduledTime"] = source["Timestamp"]
-            if "Name" in source:
-                item["FunctionName"] = source["Name"]
-        shown.append(item)
-    return shown
-
-
-def _pascal(snake: str) -> str:
-    names = {
-        "SUB_ORCHESTRATION_CREATED": "SubOrchestrationInstanceCreated",
-        "SUB_ORCHESTRATION_COMPLETED": "SubOrchestrationInstanceCompleted",
-        "SUB_ORCHESTRATION_FAILED": "SubOrchestrationInstanceFailed",
-    }
-    return names.get(snake, "".join(part.capitalize() for part in snake.split("_")))

@@ -22,6 +22,7 @@ from .engine import TERMINAL_STATES, Engine, EngineOptions
 from .history import HistoryEvent
 from .host_logging import LogCapture
 from .http_api import HostKeys, HttpFrontEnd
+from .management import Management, Outcome
 from .store import TaskHubStore
 from .worker import AsyncRunner
 
@@ -76,6 +77,7 @@ class FunctionsHost:
         self._runner: AsyncRunner | None = None
         self._store: TaskHubStore | None = None
         self._engine: Engine | None = None
+        self._management: Management | None = None
         self._server: uvicorn.Server | None = None
         self._server_thread: threading.Thread | None = None
         self._driver: threading.Thread | None = None
@@ -119,8 +121,9 @@ class FunctionsHost:
             activity_overrides=self._overrides,
         )
         self._engine = Engine(self.app, self._store, self.clock, self._runner, options)
+        self._management = Management(self._engine)
         keys = HostKeys(self.function_key, self.master_key, self.system_key)
-        front = HttpFrontEnd(self._engine, self._runner, keys, self.app.hub_name(dict(os.environ)))
+        front = HttpFrontEnd(self._management, self._runner, keys, self.app.hub_name(dict(os.environ)))
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", self._port))
@@ -170,6 +173,7 @@ class FunctionsHost:
         if self._engine is not None:
             self._engine.close()
             self._engine = None
+            self._management = None
         if self._runner is not None:
             self._runner.close()
             self._runner = None
@@ -203,6 +207,13 @@ class FunctionsHost:
         if self._engine is None:
             raise RuntimeError("the host is not running")
         return self._engine
+
+    @property
+    def management(self) -> Management:
+        """Client operations (start, raise, terminate, suspend, resume, restart, rewind, purge, queries)."""
+        if self._management is None:
+            raise RuntimeError("the host is not running")
+        return self._management
 
     @property
     def port(self) -> int:
@@ -297,7 +308,7 @@ class FunctionsHost:
         engine = self.engine
         deadline = time.monotonic() + timeout
         while True:
-            current = engine.status(instance_id)
+            current = self.status(instance_id)
             if current is not None and current["runtimeStatus"] in wanted:
                 return current
             remaining = deadline - time.monotonic()
@@ -327,20 +338,21 @@ class FunctionsHost:
     # ---- instance views -----------------------------------------------------------------------------------
     def start_orchestration(self, name: str, input: Any = None, instance_id: str | None = None) -> str:
         """Start an orchestration directly (what a starter function does through the client)."""
-        return self.engine.start_instance(name, instance_id, None if input is None else json.dumps(input))
+        return self.management.start(name, instance_id, None if input is None else json.dumps(input))
 
-    def raise_event(self, instance_id: str, event_name: str, data: Any = None) -> str:
-        return self.engine.raise_event(instance_id, event_name, json.dumps(data))
+    def raise_event(self, instance_id: str, event_name: str, data: Any = None) -> Outcome:
+        return self.management.raise_event(instance_id, event_name, json.dumps(data))
 
     def status(self, instance_id: str, history: bool = False) -> dict[str, Any] | None:
-        return self.engine.status(instance_id, show_history=history, show_history_output=history)
+        """The management API's status object (with `historyEvents`, outputs included, when `history`)."""
+        return self.management.status(instance_id, show_history=history, show_output=history)
 
     def history(self, instance_id: str) -> list[HistoryEvent]:
         """The raw host-side history of the current execution (EventType as numbers, as sent to the SDK)."""
         return self.engine.history(instance_id)
 
     def custom_status(self, instance_id: str) -> Any:
-        current = self.engine.status(instance_id)
+        current = self.status(instance_id)
         return current["customStatus"] if current else None
 
     def entity_state(self, entity_name: str, key: str) -> Any:
@@ -349,7 +361,7 @@ class FunctionsHost:
 
     def stats(self) -> dict[str, int]:
         """Totals over stored instances: episodes run and history events replayed."""
-        rows = self.engine.store.list_instances()
+        rows = self.engine.store.list_instances(with_history=False)
         return {
             "instances": len(rows),
             "episodes": sum(row.episodes for row in rows),

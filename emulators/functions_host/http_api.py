@@ -15,7 +15,6 @@ import logging
 import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -26,8 +25,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .engine import Engine, InstanceExistsError, UnknownFunctionError
-from .history import parse_time
+from .management import Management
+from .management_api import ManagementApi, management_urls
 from .worker import AsyncRunner
 
 log = logging.getLogger("emulators.functions_host")
@@ -52,89 +51,69 @@ def _same(given: str | None, expected: str) -> bool:
 class HttpFrontEnd:
     """Builds the Starlette application for one host."""
 
-    def __init__(self, engine: Engine, runner: AsyncRunner, keys: HostKeys, hub_name: str) -> None:
-        self.engine = engine
+    def __init__(self, management: Management, runner: AsyncRunner, keys: HostKeys, hub_name: str) -> None:
+        self.management = management
+        self.app = management.engine.app
         self.runner = runner
         self.keys = keys
         self.hub_name = hub_name
         self.base_url = ""
+        self.api = ManagementApi(management, self.management_payload)
 
     def build(self) -> Starlette:
-        prefix = self.engine.app.route_prefix
+        prefix = self.app.route_prefix
+        api = self.api
+        every = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+        # (path, handler, methods it answers; the extension answers any other method with 404, not 405)
+        durable: list[tuple[str, Callable[[Request, bool], Awaitable[Response]], frozenset[str] | None]] = [
+            ("/orchestrators/{name}", api.start, frozenset({"POST"})),
+            ("/orchestrators/{name}/{instance_id}", api.start, frozenset({"POST"})),
+            ("/instances", api.instances, None),
+            ("/instances/", api.instances, None),
+            ("/instances/{instance_id}", api.instance, None),
+            ("/instances/{instance_id}/raiseEvent/{event_name}", api.raise_event, frozenset({"POST"})),
+            ("/instances/{instance_id}/{operation}", api.operation, frozenset({"POST"})),
+            ("/entities", api.entities, None),
+            ("/entities/", api.entities, None),
+            ("/entities/{name}", api.entities, None),
+            ("/entities/{name}/{key}", api.entities, None),
+        ]
         routes = [Route("/admin/host/status", self._host_status, methods=["GET"])]
         for base, public in ((WEBHOOK_PREFIX, True), (RPC_PREFIX, False)):
             routes += [
-                Route(f"{base}/orchestrators/{{name}}", self._wrap(self._start, public), methods=["POST"]),
-                Route(
-                    f"{base}/orchestrators/{{name}}/{{instance_id}}",
-                    self._wrap(self._start, public),
-                    methods=["POST"],
-                ),
-                Route(f"{base}/instances", self._wrap(self._instances, public), methods=["GET", "DELETE"]),
-                Route(f"{base}/instances/", self._wrap(self._instances, public), methods=["GET", "DELETE"]),
-                Route(
-                    f"{base}/instances/{{instance_id}}",
-                    self._wrap(self._instance, public),
-                    methods=["GET", "DELETE"],
-                ),
-                Route(
-                    f"{base}/instances/{{instance_id}}/raiseEvent/{{event_name}}",
-                    self._wrap(self._raise_event, public),
-                    methods=["POST"],
-                ),
-                Route(
-                    f"{base}/instances/{{instance_id}}/terminate",
-                    self._wrap(self._terminate, public),
-                    methods=["POST"],
-                ),
-                Route(
-                    f"{base}/entities/{{name}}/{{key}}",
-                    self._wrap(self._entity, public),
-                    methods=["GET", "POST"],
-                ),
+                Route(f"{base}{path}", self._wrap(handler, public, allowed), methods=every)
+                for path, handler, allowed in durable
             ]
-        methods = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
-        routes.append(Route(f"/{prefix}/{{path:path}}" if prefix else "/{path:path}", self._app_route, methods=methods))
+        routes.append(Route(f"/{prefix}/{{path:path}}" if prefix else "/{path:path}", self._app_route, methods=every))
         return Starlette(routes=routes)
 
     # ---- binding JSON ------------------------------------------------------------------------------------
     def client_binding(self) -> str:
         """The durableClient binding value the host hands to a starter function."""
         base = f"{self.base_url}{WEBHOOK_PREFIX}"
-        query = f"taskHub={quote(self.hub_name)}&connection=Storage&code={quote(self.keys.system_key)}"
-        instance = f"{base}/instances/INSTANCEID"
+        code = quote(self.keys.system_key)
         create = f"{base}/orchestrators/{{functionName}}[/{{instanceId}}]"
         return json.dumps(
             {
                 "taskHubName": self.hub_name,
                 "creationUrls": {
-                    "createNewInstancePostUri": f"{create}?code={quote(self.keys.system_key)}",
+                    "createNewInstancePostUri": f"{create}?code={code}",
                     "createAndWaitOnNewInstancePostUri": f"{create}"
-                    f"?timeout={{timeoutInSeconds}}&pollingInterval="
-                    f"{{intervalInSeconds}}&code={quote(self.keys.system_key)}",
+                    f"?timeout={{timeoutInSeconds}}&pollingInterval={{intervalInSeconds}}&code={code}",
                 },
-                "managementUrls": {
-                    "id": "INSTANCEID",
-                    "statusQueryGetUri": f"{instance}?{query}",
-                    "sendEventPostUri": f"{instance}/raiseEvent/{{eventName}}?{query}",
-                    "terminatePostUri": f"{instance}/terminate?reason={{text}}&{query}",
-                    "rewindPostUri": f"{instance}/rewind?reason={{text}}&{query}",
-                    "purgeHistoryDeleteUri": f"{instance}?{query}",
-                    "restartPostUri": f"{instance}/restart?{query}",
-                    "suspendPostUri": f"{instance}/suspend?reason={{text}}&{query}",
-                    "resumePostUri": f"{instance}/resume?reason={{text}}&{query}",
-                },
+                "managementUrls": management_urls(base, self.keys.system_key, self.hub_name),
                 "rpcBaseUrl": f"{self.base_url}{RPC_PREFIX}/",
-                "requiredQueryStringParameters": f"code={quote(self.keys.system_key)}",
+                "requiredQueryStringParameters": f"code={code}",
             }
         )
 
     def management_payload(self, instance_id: str, origin: str) -> dict[str, str]:
-        binding = json.loads(self.client_binding())
-        payload: dict[str, str] = {}
-        for key, url in binding["managementUrls"].items():
-            payload[key] = url.replace(self.base_url, origin).replace("INSTANCEID", quote(instance_id, safe=""))
-        return payload
+        """The binding's management URLs for one instance, on the origin the caller used."""
+        urls = management_urls(f"{self.base_url}{WEBHOOK_PREFIX}", self.keys.system_key, self.hub_name)
+        return {
+            key: url.replace(self.base_url, origin).replace("INSTANCEID", quote(instance_id, safe=""))
+            for key, url in urls.items()
+        }
 
     # ---- key checks ----------------------------------------------------------------------------------------
     def _presented_key(self, request: Request) -> str | None:
@@ -153,11 +132,16 @@ class HttpFrontEnd:
         return False
 
     def _wrap(
-        self, handler: Callable[[Request, bool], Awaitable[Response]], public: bool
+        self,
+        handler: Callable[[Request, bool], Awaitable[Response]],
+        public: bool,
+        allowed: frozenset[str] | None = None,
     ) -> Callable[[Request], Awaitable[Response]]:
         async def endpoint(request: Request) -> Response:
             if public and not self._authorised(request, "system"):
                 return Response(status_code=401)
+            if allowed is not None and request.method not in allowed:
+                return Response(status_code=404)
             return await handler(request, public)
 
         return endpoint
@@ -167,11 +151,11 @@ class HttpFrontEnd:
         return JSONResponse({"state": "Running", "functions": self._function_names()})
 
     def _function_names(self) -> list[str]:
-        app = self.engine.app
+        app = self.app
         return sorted([f.name for f in app.http] + list(app.orchestrators) + list(app.activities) + list(app.entities))
 
     async def _app_route(self, request: Request) -> Response:
-        found = self.engine.app.find_route(request.path_params["path"], request.method)
+        found = self.app.find_route(request.path_params["path"], request.method)
         if found is None:
             return Response(status_code=404)
         function, route_params = found
@@ -198,104 +182,6 @@ class HttpFrontEnd:
         except Exception:
             log.exception("Executed 'Functions.%s' (Failed)", function.name)
             return Response(status_code=500)
-
-    # ---- management API / RPC ------------------------------------------------------------------------------
-    def _origin(self, request: Request) -> str:
-        return f"{request.url.scheme}://{request.url.netloc}"
-
-    async def _start(self, request: Request, public: bool) -> Response:
-        raw = (await request.body()).decode("utf-8")
-        input_text: str | None = raw or None
-        if not public and raw:
-            parsed = json.loads(raw)
-            input_text = parsed if isinstance(parsed, str) else raw
-        try:
-            instance_id = self.engine.start_instance(
-                request.path_params["name"], request.path_params.get("instance_id"), input_text
-            )
-        except UnknownFunctionError as exc:
-            return JSONResponse(
-                {
-                    "Message": "One or more of the arguments submitted is incorrect",
-                    "ExceptionMessage": str(exc),
-                },
-                status_code=400,
-            )
-        except InstanceExistsError as exc:
-            return JSONResponse({"Message": str(exc), "ExceptionMessage": str(exc)}, status_code=409)
-        payload = self.management_payload(instance_id, self._origin(request))
-        return JSONResponse(
-            payload, status_code=202, headers={"Location": payload["statusQueryGetUri"], "Retry-After": "10"}
-        )
-
-    async def _instance(self, request: Request, _public: bool) -> Response:
-        instance_id = request.path_params["instance_id"]
-        if request.method == "DELETE":
-            deleted = self.engine.purge(instance_id)
-            if not deleted:
-                return Response(status_code=404)
-            return JSONResponse({"instancesDeleted": deleted})
-        query = request.query_params
-        status = self.engine.status(
-            instance_id,
-            show_history=_flag(query.get("showHistory")),
-            show_input=query.get("showInput") is None or _flag(query.get("showInput")),
-            show_history_output=_flag(query.get("showHistoryOutput")),
-        )
-        if status is None:
-            return Response(status_code=404)
-        code = {"Completed": 200, "Failed": 400, "Terminated": 400}.get(status["runtimeStatus"], 202)
-        return JSONResponse(status, status_code=code)
-
-    async def _instances(self, request: Request, _public: bool) -> Response:
-        query = request.query_params
-        created_from = _time(query.get("createdTimeFrom"))
-        created_to = _time(query.get("createdTimeTo"))
-        statuses = {s for s in (query.get("runtimeStatus") or "").split(",") if s} or None
-        if request.method == "DELETE":
-            deleted = self.engine.purge_by(created_from, created_to, statuses)
-            if not deleted:
-                return Response(status_code=404)
-            return JSONResponse({"instancesDeleted": deleted})
-        listed = self.engine.query(
-            created_from,
-            created_to,
-            statuses,
-            query.get("instanceIdPrefix"),
-            query.get("showInput") is None or _flag(query.get("showInput")),
-        )
-        return JSONResponse(listed)
-
-    async def _raise_event(self, request: Request, _public: bool) -> Response:
-        raw = (await request.body()).decode("utf-8")
-        outcome = self.engine.raise_event(
-            request.path_params["instance_id"], request.path_params["event_name"], raw or None
-        )
-        return Response(status_code={"accepted": 202, "not_found": 404, "gone": 410}[outcome])
-
-    async def _terminate(self, request: Request, _public: bool) -> Response:
-        outcome = self.engine.terminate(request.path_params["instance_id"], request.query_params.get("reason", ""))
-        return Response(status_code={"accepted": 202, "not_found": 404, "gone": 410}[outcome])
-
-    async def _entity(self, request: Request, _public: bool) -> Response:
-        entity_id = f"@{request.path_params['name'].lower()}@{request.path_params['key']}"
-        if request.method == "GET":
-            exists, state = self.engine.read_entity(entity_id)
-            if not exists:
-                return Response(status_code=404)
-            return Response(content=state or "null", media_type="application/json")
-        raw = (await request.body()).decode("utf-8")
-        operation = request.query_params.get("op", "")
-        self.engine.signal_entity(entity_id, operation, raw or None)
-        return Response(status_code=202)
-
-
-def _flag(value: str | None) -> bool:
-    return (value or "").lower() == "true"
-
-
-def _time(value: str | None) -> datetime | None:
-    return parse_time(value) if value else None
 
 
 def _to_response(result: Any) -> Response:

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from .durable_http import HTTP_ACTIVITY_NAME, UnsupportedHttpRequestError, activity_input
 from .history import SCHEDULING_EVENTS, EventType, HistoryEvent, parse_time
 
 NON_DETERMINISM_PREFIX = "Non-Deterministic workflow detected: "
@@ -28,7 +29,7 @@ class NonDeterminismError(Exception):
 
 
 class UnsupportedActionError(Exception):
-    """An action this host does not implement (for example CallHttp)."""
+    """An action this host cannot carry out (an unknown action type, or a .NET-only CallHttp option)."""
 
 
 @dataclass
@@ -294,7 +295,11 @@ class ReplayProgram:
         if kind == 12:
             return _WhenAll(self, [self._build(child) for child in action.get("compoundActions", [])])
         if kind == 8:
-            raise UnsupportedActionError("call_http (CallHttp action) is not supported by this emulator")
+            try:
+                request = activity_input(action)
+            except UnsupportedHttpRequestError as exc:
+                raise UnsupportedActionError(str(exc)) from exc
+            return _Leaf(self, ScheduledWork(-1, EventType.TASK_SCHEDULED, HTTP_ACTIVITY_NAME, request))
         raise UnsupportedActionError(f"unknown actionType {kind!r}")
 
     # ---- what nodes ask of the program ------------------------------------------------------------

@@ -3,7 +3,8 @@
 Everything one episode produces (history, status, new messages, new work, consumed messages) is written
 in one transaction, so a host killed at any point restarts from a consistent state. Activity work items
 are deleted only in the transaction that delivers their result: an activity that was running when the
-process died runs again (at-least-once, as in Azure); a completed one never does.
+process died runs again (at-least-once, as in Azure); a completed one never does. Messages that reach a
+suspended instance wait in `held` until it is resumed.
 """
 
 from __future__ import annotations
@@ -62,8 +63,15 @@ CREATE TABLE IF NOT EXISTS entity_ops (
 );
 CREATE TABLE IF NOT EXISTS entities (
     entity_id TEXT PRIMARY KEY,
-    state TEXT
+    state TEXT,
+    last_operation TEXT
 );
+CREATE TABLE IF NOT EXISTS held (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    instance_id TEXT NOT NULL,
+    event TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS held_by_instance ON held(instance_id, seq);
 CREATE TABLE IF NOT EXISTS meta (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -113,10 +121,27 @@ class ActivityWork:
 
 
 @dataclass
+class EntityRow:
+    """One existing entity: its scheduler id (`@name@key`), state JSON and last operation time."""
+
+    entity_id: str
+    state: str | None
+    last_operation: str | None
+
+
+@dataclass
 class EntityOp:
     seq: int
     entity_id: str
     op: dict[str, Any]
+
+
+_LIST_WITH_HISTORY = (
+    "SELECT instance_id, name, execution_id, status, input, output, custom_status, created_time, updated_time, "
+    "parent_instance_id, parent_execution_id, parent_seq, history, episodes, replayed_events "
+    "FROM instances ORDER BY instance_id"
+)
+_LIST_WITHOUT_HISTORY = _LIST_WITH_HISTORY.replace(" history,", " '[]',")
 
 
 def _instance(row: tuple[Any, ...]) -> InstanceRow:
@@ -135,7 +160,14 @@ class TaskHubStore:
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.executescript(_SCHEMA)
+        self._migrate()
         self._depth = 0
+
+    def _migrate(self) -> None:
+        """Bring a task hub written by an older host up to this schema (columns added since)."""
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(entities)").fetchall()}
+        if "last_operation" not in columns:
+            self._db.execute("ALTER TABLE entities ADD COLUMN last_operation TEXT")
 
     def close(self) -> None:
         with self._lock:
@@ -175,13 +207,10 @@ class TaskHubStore:
             ).fetchone()
         return _instance(row) if row else None
 
-    def list_instances(self) -> list[InstanceRow]:
+    def list_instances(self, *, with_history: bool = True) -> list[InstanceRow]:
+        """Every instance, in instance id order (the order Azure Storage's Instances table returns them)."""
         with self._lock:
-            rows = self._db.execute(
-                "SELECT instance_id, name, execution_id, status, input, output, custom_status, created_time, "
-                "updated_time, parent_instance_id, parent_execution_id, parent_seq, history, episodes, "
-                "replayed_events FROM instances ORDER BY created_time"
-            ).fetchall()
+            rows = self._db.execute(_LIST_WITH_HISTORY if with_history else _LIST_WITHOUT_HISTORY).fetchall()
         return [_instance(row) for row in rows]
 
     def save_instance(self, row: InstanceRow) -> None:
@@ -214,6 +243,7 @@ class TaskHubStore:
             db.execute("DELETE FROM instances WHERE instance_id = ?", (instance_id,))
             db.execute("DELETE FROM inbox WHERE instance_id = ?", (instance_id,))
             db.execute("DELETE FROM activities WHERE instance_id = ?", (instance_id,))
+            db.execute("DELETE FROM held WHERE instance_id = ?", (instance_id,))
 
     # ---- inbox ----------------------------------------------------------------------------------------
     def post(
@@ -255,6 +285,22 @@ class TaskHubStore:
     def delete_messages(self, seqs: list[int]) -> None:
         with self.transaction() as db:
             db.executemany("DELETE FROM inbox WHERE seq = ?", [(seq,) for seq in seqs])
+
+    def held_events(self, instance_id: str) -> list[HistoryEvent]:
+        """Events that reached the instance while it was suspended, in arrival order."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT event FROM held WHERE instance_id = ? ORDER BY seq", (instance_id,)
+            ).fetchall()
+        return [json.loads(row[0]) for row in rows]
+
+    def replace_held(self, instance_id: str, events: list[HistoryEvent]) -> None:
+        with self.transaction() as db:
+            db.execute("DELETE FROM held WHERE instance_id = ?", (instance_id,))
+            db.executemany(
+                "INSERT INTO held (instance_id, event) VALUES (?, ?)",
+                [(instance_id, json.dumps(event)) for event in events],
+            )
 
     def next_timer_due(self) -> str | None:
         with self._lock:
@@ -312,12 +358,23 @@ class TaskHubStore:
             row = self._db.execute("SELECT 1 FROM entities WHERE entity_id = ?", (entity_id,)).fetchone()
         return row is not None
 
-    def put_entity_state(self, entity_id: str, exists: bool, state: str | None) -> None:
+    def put_entity_state(self, entity_id: str, exists: bool, state: str | None, when: str | None = None) -> None:
         with self.transaction() as db:
             if exists:
-                db.execute("INSERT OR REPLACE INTO entities (entity_id, state) VALUES (?, ?)", (entity_id, state))
+                db.execute(
+                    "INSERT OR REPLACE INTO entities (entity_id, state, last_operation) VALUES (?, ?, ?)",
+                    (entity_id, state, when),
+                )
             else:
                 db.execute("DELETE FROM entities WHERE entity_id = ?", (entity_id,))
+
+    def list_entities(self) -> list[EntityRow]:
+        """Every existing entity, in scheduler id order."""
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT entity_id, state, last_operation FROM entities ORDER BY entity_id"
+            ).fetchall()
+        return [EntityRow(*row) for row in rows]
 
     # ---- meta -----------------------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:

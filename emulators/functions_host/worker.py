@@ -106,10 +106,7 @@ def run_activity(
     activity = app.activities.get(name)
     override = overrides.get(name)
     if activity is None and override is None:
-        return ActivityResult(
-            ok=False,
-            reason=f"The function '{name}' doesn't exist, is disabled, or is not an activity function.",
-        )
+        return ActivityResult(ok=False, reason=app.missing_function_message(name, "activity"))
     try:
         decoded = ActivityTriggerConverter.decode(
             Datum(type="string", value=input_text or "null"), trigger_metadata=None
@@ -158,11 +155,11 @@ def run_entity_operation(
     operation: str,
     input_text: str | None,
     is_signal: bool,
+    missing_message: str,
 ) -> EntityOutcome:
     """Run one operation (a batch of one) through the SDK's entity entry point."""
     if handler is None:
-        message = f"The function '{entity_name}' doesn't exist, is disabled, or is not an entity function."
-        return EntityOutcome(exists, state, json.dumps(message), True)
+        return EntityOutcome(exists, state, json.dumps(missing_message), True)
     body = {
         "self": {"name": entity_name, "key": entity_key},
         "state": state,

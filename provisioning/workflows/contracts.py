@@ -14,6 +14,7 @@ from typing import Any, Final
 HR_EVENT: Final = "hr_event"
 HR_BATCH: Final = "hr_batch"
 BULK_UPLOADER: Final = "bulk_uploader"
+HRIS_NOTIFICATION: Final = "hris_notification"
 
 # Activities
 PREFLIGHT: Final = "preflight"
@@ -31,7 +32,9 @@ GET_USER_DETAILS: Final = "get_user_details"
 REVOKE_SESSIONS: Final = "revoke_sign_in_sessions"
 SEND_NOTIFICATION: Final = "send_notification"
 WAKE_PENDING_HIRE: Final = "wake_pending_hire"
-INSTANCE_STATUS: Final = "hr_event_instance_status"
+FETCH_HR_EVENT: Final = "fetch_hr_event"
+WRITE_BACK_TO_HR: Final = "write_back_to_hr"
+GET_INSTANCE_STATE: Final = "get_instance_state"
 
 # Entities
 NAME_RESERVATION: Final = "name_reservation"
@@ -62,6 +65,7 @@ UPLOADER_INSTANCE_PREFIX: Final = "bulk-uploader-"
 # Stages shown in custom status (docs/design.md, "Stages and status"), in the order a hire passes through them.
 STAGES: Final = (
     "accepted",
+    "fetching",
     "scheduled",
     "held",
     "resolving",
@@ -72,6 +76,7 @@ STAGES: Final = (
     "awaiting-sync",
     "credential",
     "notifying",
+    "writing-back",
     "completed",
     "failed",
     "cancelled",

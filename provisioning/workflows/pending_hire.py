@@ -124,7 +124,7 @@ def _wait_for_hire(run: Any, hire: dict[str, Any]) -> Step:
     delay = HIRE_POLL_FIRST
     run.progress.enter("resolving", detail=f"waiting for hire {hire['eventId']} to finish creating the account")
     while True:
-        status = yield call_retrying(context, c.INSTANCE_STATUS, {"instanceId": hire["instanceId"]})
+        status = yield call_retrying(context, c.GET_INSTANCE_STATE, {"instanceId": hire["instanceId"]})
         if status.get("runtimeStatus") not in ("Running", "Pending"):
             return
         yield context.create_timer(context.current_utc_datetime + delay)

@@ -38,7 +38,7 @@ def secret_leaks(stack: Stack, responses: Iterable[str] = (), *, secrets: Iterab
         for tap in state["temporaryAccessPasses"]
         if tap.get("temporaryAccessPass")
     }
-    known[stack.entra.env["AZURE_CLIENT_SECRET"]] = "the client secret"
+    known[stack.entra.env["EMULATOR_APP_CLIENT_SECRET"]] = "the client secret"
     known[stack.entra.env["IDENTITY_HEADER"]] = "the managed identity header"
     for value in secrets:
         known[value] = "a Key Vault secret"

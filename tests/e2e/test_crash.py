@@ -31,9 +31,11 @@ pytestmark = pytest.mark.e2e
 TIME_SCALE = 120.0
 """Fast enough that a 60-minute sync deadline is 30 real seconds; slow enough that stages are observable."""
 SETTINGS = {"PROVISIONING_POLL_INITIAL_SECONDS": "15", "UPLOAD_COALESCE_SECONDS": "5"}
-PIPELINE_DELAYS = {"agentDelaySeconds": 0.3, "logDelaySeconds": 0.6, "syncDelaySeconds": 2.0}
-"""Small but nonzero, so that awaiting-provisioning and awaiting-sync last long enough to be caught: the sync lags
-the log by more than one provisioning poll, so at least one poll sees the log without the account."""
+PIPELINE_DELAYS = {"agentDelaySeconds": 0.3, "logDelaySeconds": 0.3, "syncDelaySeconds": 1.3}
+"""Small but nonzero, so that awaiting-provisioning and awaiting-sync last long enough to be caught. The polls
+after an upload come at about 0.15, 0.4, 0.95 and 2 s (15 scaled seconds, doubling); the log shows at 0.6 s and
+the account at 1.6 s, so the 0.95 s poll lands in awaiting-sync with a margin of a third of a second either side
+(with the log at 0.9 s the margin was a few milliseconds, and a fast run skipped the stage)."""
 COMPLETION_TIMEOUT = 60.0
 
 START_DATE = (date.today() + timedelta(days=3)).isoformat()

@@ -113,33 +113,46 @@ def test_content_type_and_json_are_checked(entra_env: EntraEmulator, entra_graph
 
 
 def test_401_and_403(entra_env: EntraEmulator) -> None:
-    from azure.identity import ClientSecretCredential
+    from emulators.entra.testing import app_credential
 
     body = json.dumps(_example())
     assert httpx.post(_url(entra_env), content=body, headers=SCIM).status_code == 401
     env = entra_env.env
-    entra_env.control.configure(appRoles={env["AZURE_CLIENT_ID"]: ["User.Read.All", "AuditLog.Read.All"]})
-    token = (
-        ClientSecretCredential(env["AZURE_TENANT_ID"], env["AZURE_CLIENT_ID"], env["AZURE_CLIENT_SECRET"])
-        .get_token("https://graph.microsoft.com/.default")
-        .token
-    )
+    entra_env.control.configure(appRoles={env["EMULATOR_APP_CLIENT_ID"]: ["User.Read.All", "AuditLog.Read.All"]})
+    token = app_credential(env).get_token("https://graph.microsoft.com/.default").token
     forbidden = httpx.post(_url(entra_env), content=body, headers={**SCIM, "Authorization": f"Bearer {token}"})
     assert forbidden.status_code == 403
     assert forbidden.json()["error"]["code"] == "Authorization_RequestDenied"
 
 
 def test_more_than_40_calls_in_5_seconds_is_429(entra_env: EntraEmulator, entra_graph: httpx.Client) -> None:
-    assert entra_env.control.config()["rateLimit"]["callsPer5s"] == 40
+    limits = entra_env.control.config()["rateLimit"]
+    assert (limits["callsPerWindow"], limits["windowSeconds"]) == (40, 5)
     payload = json.dumps({**_example(), "Operations": [_one_operation()]})
     statuses = [entra_graph.post(_url(entra_env), content=payload, headers=SCIM).status_code for _ in range(40)]
     throttled = entra_graph.post(_url(entra_env), content=payload, headers=SCIM)
     assert statuses == [202] * 40
     assert throttled.status_code == 429
     assert throttled.json()["error"]["code"] == "TooManyRequests"
+    assert "40 calls in any 5 seconds" in throttled.json()["error"]["message"]
     assert 1 <= int(throttled.headers["Retry-After"]) <= 5
     entra_env.control.configure(rateLimit={"omitRetryAfter": True})
     assert "Retry-After" not in entra_graph.post(_url(entra_env), content=payload, headers=SCIM).headers
+
+
+def test_the_429_names_the_configured_limit(entra_env: EntraEmulator, entra_graph: httpx.Client) -> None:
+    # windowSeconds 1 emulates the bulkUpload API reference's "40 requests per second" reading.
+    entra_env.control.configure(rateLimit={"callsPerWindow": 3, "windowSeconds": 1})
+    payload = json.dumps({**_example(), "Operations": [_one_operation()]})
+    statuses = [entra_graph.post(_url(entra_env), content=payload, headers=SCIM).status_code for _ in range(3)]
+    throttled = entra_graph.post(_url(entra_env), content=payload, headers=SCIM)
+    assert statuses == [202] * 3
+    assert throttled.status_code == 429
+    assert (
+        throttled.json()["error"]["message"]
+        == "Too many requests: the provisioning API allows 3 calls in any 1 second."
+    )
+    assert throttled.headers["Retry-After"] == "1"
 
 
 def test_daily_quota_is_429(entra_env: EntraEmulator, entra_graph: httpx.Client) -> None:
@@ -147,8 +160,9 @@ def test_daily_quota_is_429(entra_env: EntraEmulator, entra_graph: httpx.Client)
     payload = json.dumps({**_example(), "Operations": [_one_operation()]})
     statuses = [entra_graph.post(_url(entra_env), content=payload, headers=SCIM).status_code for _ in range(4)]
     assert statuses == [202, 202, 202, 429]
-    retry = int(entra_graph.post(_url(entra_env), content=payload, headers=SCIM).headers["Retry-After"])
-    assert 86_000 < retry <= 86_400
+    refused = entra_graph.post(_url(entra_env), content=payload, headers=SCIM)
+    assert "quota of 3 bulkUpload calls in 24 hours" in refused.json()["error"]["message"]
+    assert 86_000 < int(refused.headers["Retry-After"]) <= 86_400
 
 
 def test_random_faults_are_seedable(entra_env: EntraEmulator, entra_graph: httpx.Client) -> None:

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from azure.identity import ClientSecretCredential
 
-from emulators.entra.testing import FAST_CONFIG, EntraEmulator
+from emulators.entra.config import default_config, merge_config, upgrade_persisted
+from emulators.entra.testing import FAST_CONFIG, EntraEmulator, app_credential
 
 pytestmark = pytest.mark.e2e
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -24,8 +24,8 @@ ENV_KEYS = [
     "IDENTITY_ENDPOINT",
     "IDENTITY_HEADER",
     "AZURE_TENANT_ID",
-    "AZURE_CLIENT_ID",
-    "AZURE_CLIENT_SECRET",
+    "EMULATOR_APP_CLIENT_ID",
+    "EMULATOR_APP_CLIENT_SECRET",
 ]
 
 
@@ -38,14 +38,32 @@ def test_env_has_every_documented_key(entra: EntraEmulator) -> None:
 def test_config_partial_updates_merge_and_validate(entra_env: EntraEmulator) -> None:
     control = entra_env.control
     merged = control.configure(rateLimit={"dailyCalls": 2000}, faults={"rate429": 0.5})
-    assert merged["rateLimit"] == {"callsPer5s": 40, "dailyCalls": 2000, "omitRetryAfter": False}
+    assert merged["rateLimit"] == {
+        "callsPerWindow": 40,
+        "windowSeconds": 5,
+        "dailyCalls": 2000,
+        "omitRetryAfter": False,
+    }
     assert merged["faults"]["rate429"] == 0.5 and merged["faults"]["retryAfterSeconds"] == 5
     assert merged["agentDelaySeconds"] == FAST_CONFIG["agentDelaySeconds"]
-    for bad in ({"noSuchKey": 1}, {"faults": {"rate503": 2}}, {"agentDelaySeconds": -1}, {"agentOnline": "yes"}):
+    for bad in (
+        {"noSuchKey": 1},
+        {"faults": {"rate503": 2}},
+        {"agentDelaySeconds": -1},
+        {"agentOnline": "yes"},
+        {"rateLimit": {"windowSeconds": 0}},
+        {"rateLimit": {"callsPer5s": 40}},
+    ):
         with pytest.raises(ValueError):
             control.configure(**bad)
     control.reset()
     assert control.config()["faults"]["rate429"] == 0.0
+
+
+def test_a_config_persisted_before_windowed_rate_limits_still_loads() -> None:
+    persisted = {"rateLimit": {"callsPer5s": 12, "dailyCalls": 2000, "omitRetryAfter": False}}
+    limits = merge_config(default_config(), upgrade_persisted(persisted))["rateLimit"]
+    assert limits == {"callsPerWindow": 12, "windowSeconds": 5, "dailyCalls": 2000, "omitRetryAfter": False}
 
 
 def test_seeded_objects_and_reset(entra_env: EntraEmulator) -> None:
@@ -84,7 +102,7 @@ def test_state_survives_a_restart(tmp_path: Path) -> None:
         env, ca_pem = first.env, first.ca_path.read_bytes()
     with EntraEmulator(tmp_path, config=FAST_CONFIG) as second:
         assert second.ca_path.read_bytes() == ca_pem
-        assert second.env["AZURE_CLIENT_SECRET"] == env["AZURE_CLIENT_SECRET"]
+        assert second.env["EMULATOR_APP_CLIENT_SECRET"] == env["EMULATOR_APP_CLIENT_SECRET"]
         state = second.control.state()
         assert [user["employeeId"] for user in state["entraUsers"]] == ["K1"]
         assert state["config"]["adErrors"] == {"K2": "SomeError"}
@@ -106,7 +124,7 @@ def test_cli_prints_env_and_stops_on_sigterm(tmp_path: Path, monkeypatch: pytest
         assert list(env) == ENV_KEYS
         for key, value in env.items():
             monkeypatch.setenv(key, value)
-        credential = ClientSecretCredential(env["AZURE_TENANT_ID"], env["AZURE_CLIENT_ID"], env["AZURE_CLIENT_SECRET"])
+        credential = app_credential(env)
         token = credential.get_token("https://graph.microsoft.com/.default").token
         response = httpx.get("https://graph.microsoft.com/v1.0/users", headers={"Authorization": f"Bearer {token}"})
         assert response.status_code == 200

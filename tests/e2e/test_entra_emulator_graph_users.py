@@ -7,9 +7,8 @@ from typing import Any
 
 import httpx
 import pytest
-from azure.identity import ClientSecretCredential
 
-from emulators.entra.testing import EntraEmulator
+from emulators.entra.testing import EntraEmulator, app_credential
 
 pytestmark = pytest.mark.e2e
 ADVANCED = {"ConsistencyLevel": "eventual"}
@@ -233,6 +232,96 @@ def test_send_mail_goes_to_the_outbox(entra_env: EntraEmulator, entra_graph: htt
     assert entra_graph.post("/users/nobody@contoso.com/sendMail", json=message).status_code == 404
 
 
+def test_send_mail_reads_property_names_case_insensitively(entra_env: EntraEmulator, entra_graph: httpx.Client) -> None:
+    # msgraph-sdk sends the action parameters as CSDL spells them (Message, SaveToSentItems) and stamps
+    # @odata.type on the message; Graph reads property names case-insensitively.
+    _seed_people(entra_env)
+    body = {
+        "Message": {
+            "@odata.type": "#microsoft.graph.message",
+            "Subject": "Hello from the SDK",
+            "Body": {"ContentType": "html", "Content": "<p>Hi</p>"},
+            "ToRecipients": [{"EmailAddress": {"Address": "boss@contoso.com"}}],
+        },
+        "SaveToSentItems": False,
+    }
+    sent = entra_graph.post("/users/cloud.admin@contoso.com/sendMail", json=body)
+    assert sent.status_code == 202, sent.text
+    mail = entra_env.control.state()["outbox"][-1]
+    assert (mail["subject"], mail["toRecipients"], mail["saveToSentItems"]) == (
+        "Hello from the SDK",
+        ["boss@contoso.com"],
+        False,
+    )
+    assert mail["body"] == {"contentType": "html", "content": "<p>Hi</p>"}
+    twice = entra_graph.post("/users/cloud.admin@contoso.com/sendMail", json={**body, "message": body["Message"]})
+    assert twice.status_code == 400
+
+
+def test_odata_type_annotations_are_accepted_when_they_fit(entra_env: EntraEmulator, entra_graph: httpx.Client) -> None:
+    people = _seed_people(entra_env)
+    profile = {
+        "@odata.type": "#microsoft.graph.user",
+        "passwordProfile": {
+            "@odata.type": "#microsoft.graph.passwordProfile",
+            "password": "Initial-Passw0rd!",
+            "ForceChangePasswordNextSignIn": True,
+        },
+    }
+    assert entra_graph.patch("/users/cloud.admin@contoso.com", json=profile).status_code == 204
+    renamed = entra_graph.patch(
+        f"/users/{people['cloud']['id']}", json={"@odata.type": "microsoft.graph.user", "JobTitle": "Admin"}
+    )
+    assert renamed.status_code == 204
+    cloud = next(u for u in entra_env.control.state()["entraUsers"] if u["id"] == people["cloud"]["id"])
+    assert cloud["jobTitle"] == "Admin" and "JobTitle" not in cloud
+    tap = entra_graph.post(
+        f"/users/{people['zoe']['id']}/authentication/temporaryAccessPassMethods",
+        json={"@odata.type": "#microsoft.graph.temporaryAccessPassAuthenticationMethod", "lifetimeInMinutes": 60},
+    )
+    assert tap.status_code == 201, tap.text
+    wrong = entra_graph.patch(
+        "/users/cloud.admin@contoso.com", json={"@odata.type": "#microsoft.graph.group", "jobTitle": "x"}
+    )
+    assert wrong.status_code == 400
+    assert wrong.json()["error"]["code"] == "BadRequest"
+    assert "microsoft.graph.user" in wrong.json()["error"]["message"]
+
+
+def test_collections_are_empty_lists_never_null(entra_env: EntraEmulator, entra_graph: httpx.Client) -> None:
+    # businessPhones and proxyAddresses are Collection(Edm.String) Nullable="false" in Graph's metadata.
+    synced = entra_env.control.seed_user("synced", userPrincipalName="nophone@contoso.com", employeeId="N1")
+    user_id = synced["entraUser"]["id"]
+    default = entra_graph.get(f"/users/{user_id}").json()
+    assert default["businessPhones"] == []
+    selected = entra_graph.get(f"/users/{user_id}", params={"$select": "businessPhones,proxyAddresses"}).json()
+    assert (selected["businessPhones"], selected["proxyAddresses"]) == ([], [])
+    listed = entra_graph.get("/users", params={"$filter": "employeeId eq 'N1'"}).json()["value"]
+    assert [user["businessPhones"] for user in listed] == [[]]
+
+
+def test_get_temporary_access_pass_by_id_hides_the_pass(entra_env: EntraEmulator, entra_graph: httpx.Client) -> None:
+    people = _seed_people(entra_env)
+    path = f"/users/{people['zoe']['id']}/authentication/temporaryAccessPassMethods"
+    created = entra_graph.post(path, json={"lifetimeInMinutes": 60}).json()
+    fetched = entra_graph.get(f"{path}/{created['id']}")
+    assert fetched.status_code == 200, fetched.text
+    body = fetched.json()
+    assert body["id"] == created["id"]
+    assert body["temporaryAccessPass"] is None
+    assert body["@odata.type"] == "#microsoft.graph.temporaryAccessPassAuthenticationMethod"
+    assert (body["lifetimeInMinutes"], body["isUsableOnce"]) == (60, False)
+    assert created["temporaryAccessPass"] not in fetched.text
+    missing = entra_graph.get(f"{path}/00000000-0000-0000-0000-000000000000")
+    assert missing.status_code == 404
+    assert (
+        entra_graph.get(
+            f"/users/nobody@contoso.com/authentication/temporaryAccessPassMethods/{created['id']}"
+        ).status_code
+        == 404
+    )
+
+
 def test_revoke_sign_in_sessions(entra_env: EntraEmulator, entra_graph: httpx.Client) -> None:
     people = _seed_people(entra_env)
     response = entra_graph.post(f"/users/{people['zoe']['id']}/revokeSignInSessions")
@@ -284,13 +373,13 @@ def test_each_route_needs_its_app_role(entra_env: EntraEmulator, method: str, pa
     env = entra_env.env
     everything_else = [
         r
-        for r in entra_env.control.config()["appRoles"][env["AZURE_CLIENT_ID"]]
+        for r in entra_env.control.config()["appRoles"][env["EMULATOR_APP_CLIENT_ID"]]
         if r not in (role, "User.ReadWrite.All")
     ]
 
     def call_with(roles: list[str]) -> httpx.Response:
-        entra_env.control.configure(appRoles={env["AZURE_CLIENT_ID"]: roles})
-        credential = ClientSecretCredential(env["AZURE_TENANT_ID"], env["AZURE_CLIENT_ID"], env["AZURE_CLIENT_SECRET"])
+        entra_env.control.configure(appRoles={env["EMULATOR_APP_CLIENT_ID"]: roles})
+        credential = app_credential(env)
         token = credential.get_token("https://graph.microsoft.com/.default").token
         return httpx.request(
             method, f"https://graph.microsoft.com/v1.0{path}", json=body, headers={"Authorization": f"Bearer {token}"}

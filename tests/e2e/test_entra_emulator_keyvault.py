@@ -13,10 +13,10 @@ from pathlib import Path
 import httpx
 import pytest
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
-from azure.identity import ClientSecretCredential, ManagedIdentityCredential
+from azure.identity import ManagedIdentityCredential
 from azure.keyvault.secrets import SecretClient
 
-from emulators.entra.testing import EntraEmulator
+from emulators.entra.testing import EntraEmulator, app_credential
 
 VAULT_URL = "https://hr-sync-kv.vault.azure.net"
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -24,7 +24,7 @@ pytestmark = pytest.mark.e2e
 
 
 def _client(env: dict[str, str], **kwargs: object) -> SecretClient:
-    credential = ClientSecretCredential(env["AZURE_TENANT_ID"], env["AZURE_CLIENT_ID"], env["AZURE_CLIENT_SECRET"])
+    credential = app_credential(env)
     return SecretClient(VAULT_URL, credential, **kwargs)
 
 
@@ -129,8 +129,8 @@ ASYNC_SCRIPT = textwrap.dedent(
 
     async def main():
         env = os.environ
-        async with ClientSecretCredential(env["AZURE_TENANT_ID"], env["AZURE_CLIENT_ID"],
-                                          env["AZURE_CLIENT_SECRET"]) as credential:
+        async with ClientSecretCredential(env["AZURE_TENANT_ID"], env["EMULATOR_APP_CLIENT_ID"],
+                                          env["EMULATOR_APP_CLIENT_SECRET"]) as credential:
             async with SecretClient("https://hr-sync-kv.vault.azure.net", credential) as client:
                 created = await client.set_secret("async-secret", "from-aio")
                 latest = await client.get_secret("async-secret")
@@ -163,7 +163,7 @@ def test_async_secret_client_in_a_process_configured_only_by_env(entra_env: Entr
 def test_latest_with_and_without_trailing_slash(entra_env: EntraEmulator) -> None:
     entra_env.control.seed_secret("hr-sync-kv.vault.azure.net", "plain", "same")
     env = entra_env.env
-    credential = ClientSecretCredential(env["AZURE_TENANT_ID"], env["AZURE_CLIENT_ID"], env["AZURE_CLIENT_SECRET"])
+    credential = app_credential(env)
     token = credential.get_token("https://vault.azure.net/.default").token
     entra_graph_token = credential.get_token("https://graph.microsoft.com/.default").token
     with httpx.Client(params={"api-version": "2026-04-01"}) as http:

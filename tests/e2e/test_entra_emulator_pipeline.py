@@ -244,7 +244,7 @@ def test_unresolvable_manager_is_skipped_then_updated(entra_env: EntraEmulator, 
 
 def test_provisioning_log_queries(entra_env: EntraEmulator, entra_graph: httpx.Client) -> None:
     control = entra_env.control
-    before = dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    before = (dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)).strftime("%Y-%m-%dT%H:%M:%SZ")
     control.configure(adErrors={"F2": "SomeAdError"})
     upload(entra_env, entra_graph, record("F1", "Ef", "One"), record("F2", "Ef", "Two"), record("F3", "Ef", "Three"))
     control.wait_until(lambda s: len(s["provisioningLogs"]) == 3)
@@ -263,10 +263,13 @@ def test_provisioning_log_queries(entra_env: EntraEmulator, entra_graph: httpx.C
     assert sources(query(**{"$filter": f"jobId eq '{job}' and sourceIdentity/id eq 'F2'"})) == ["F2"]
     assert sources(query(**{"$filter": "provisioningStatusInfo/status eq 'failure'"})) == ["F2"]
     assert query(**{"$filter": "jobId eq 'API2AD.other'"})["value"] == []
-    assert len(query(**{"$filter": f"activityDateTime ge {before}"})["value"]) == 3
+    assert len(query(**{"$filter": f"activityDateTime gt {before}"})["value"]) == 3
     assert query(**{"$filter": "activityDateTime lt 2020-01-01T00:00:00Z"})["value"] == []
     assert query(**{"$filter": "activityDateTime gt 2020-01-01T00:00:00Z and sourceIdentity/id eq 'F1'"})["value"]
-    assert query(**{"$filter": "sourceIdentity/id eq 'f1'"})["value"] == []  # case-sensitive
+    # "The filters are all case sensitive" (List provisioningObjectSummary): values, status included.
+    assert query(**{"$filter": "sourceIdentity/id eq 'f1'"})["value"] == []
+    assert query(**{"$filter": "provisioningStatusInfo/status eq 'Failure'"})["value"] == []
+    assert sources(query(**{"$filter": "contains(sourceIdentity/id, '2')"})) == ["F2"]
     ordered = query(**{"$orderby": "activityDateTime desc"})["value"]
     stamps = [entry["activityDateTime"] for entry in ordered]
     assert stamps == sorted(stamps, reverse=True)
@@ -283,6 +286,45 @@ def test_provisioning_log_queries(entra_env: EntraEmulator, entra_graph: httpx.C
         headers=entra_graph.headers,
     ).json()
     assert [entry["action"] for entry in beta["value"]] == ["Create"]
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "activityDateTime ge 2020-01-01T00:00:00Z",
+        "activityDateTime le 2020-01-01T00:00:00Z",
+        "jobId ne 'API2AD.x'",
+        "jobId eq 'API2AD.x' or jobId eq 'API2AD.y'",
+        "not (jobId eq 'API2AD.x')",
+        "jobId in ('API2AD.x', 'API2AD.y')",
+        "startswith(jobId, 'API2AD')",
+        "contains(activityDateTime, '2020')",
+        "servicePrincipal/id gt 'a'",
+        "provisioningSteps/any(s: s/status eq 'failure')",
+        "userPrincipalName eq 'zoe@contoso.com'",
+    ],
+    ids=[
+        "ge",
+        "le",
+        "ne",
+        "or",
+        "not",
+        "in",
+        "startswith",
+        "contains-on-date",
+        "range-on-id",
+        "lambda",
+        "unknown-property",
+    ],
+)
+def test_undocumented_log_filters_are_refused(
+    entra_env: EntraEmulator, entra_graph: httpx.Client, expression: str
+) -> None:
+    response = entra_graph.get("/auditLogs/provisioning", params={"$filter": expression})
+    assert response.status_code == 400, response.text
+    error = response.json()["error"]
+    assert error["code"] == "BadRequest"
+    assert error["message"].startswith("Invalid filter clause")
 
 
 def test_logs_are_visible_only_after_the_log_delay(entra_env: EntraEmulator, entra_graph: httpx.Client) -> None:
@@ -304,15 +346,11 @@ def test_sync_without_on_premises_flag(entra_env: EntraEmulator, entra_graph: ht
 def test_paused_and_restarted_job(entra_env: EntraEmulator, entra_graph: httpx.Client) -> None:
     env = entra_env.env
     entra_env.control.configure(
-        appRoles={env["AZURE_CLIENT_ID"]: ["SynchronizationData-User.Upload", "Synchronization.ReadWrite.All"]}
+        appRoles={env["EMULATOR_APP_CLIENT_ID"]: ["SynchronizationData-User.Upload", "Synchronization.ReadWrite.All"]}
     )
-    from azure.identity import ClientSecretCredential
+    from emulators.entra.testing import app_credential
 
-    token = (
-        ClientSecretCredential(env["AZURE_TENANT_ID"], env["AZURE_CLIENT_ID"], env["AZURE_CLIENT_SECRET"])
-        .get_token("https://graph.microsoft.com/.default")
-        .token
-    )
+    token = app_credential(env).get_token("https://graph.microsoft.com/.default").token
     http = httpx.Client(base_url="https://graph.microsoft.com/v1.0", headers={"Authorization": f"Bearer {token}"})
     job = f"/servicePrincipals/{SP_ID}/synchronization/jobs/{_job_id(entra_env)}"
     assert http.post(f"{job}/pause").status_code == 204

@@ -23,7 +23,7 @@ def _claims(token: str) -> dict[str, object]:
 
 def _secret_credential(env: dict[str, str], secret: str | None = None, **kwargs: object) -> ClientSecretCredential:
     return ClientSecretCredential(
-        env["AZURE_TENANT_ID"], env["AZURE_CLIENT_ID"], secret or env["AZURE_CLIENT_SECRET"], **kwargs
+        env["AZURE_TENANT_ID"], env["EMULATOR_APP_CLIENT_ID"], secret or env["EMULATOR_APP_CLIENT_SECRET"], **kwargs
     )
 
 
@@ -69,7 +69,7 @@ def test_client_secret_credential_gets_a_graph_token_with_roles(entra_env: Entra
     claims = _claims(token.token)
     assert claims["aud"] == "https://graph.microsoft.com"
     assert claims["tid"] == entra_env.env["AZURE_TENANT_ID"]
-    assert claims["appid"] == entra_env.env["AZURE_CLIENT_ID"]
+    assert claims["appid"] == entra_env.env["EMULATOR_APP_CLIENT_ID"]
     assert "SynchronizationData-User.Upload" in claims["roles"]  # type: ignore[operator]
     assert token.expires_on > claims["iat"]  # type: ignore[operator]
 
@@ -88,8 +88,8 @@ def test_token_endpoint_error_shapes(entra_env: EntraEmulator) -> None:
     url = f"https://login.microsoftonline.com/{env['AZURE_TENANT_ID']}/oauth2/v2.0/token"
     form = {
         "grant_type": "client_credentials",
-        "client_id": env["AZURE_CLIENT_ID"],
-        "client_secret": env["AZURE_CLIENT_SECRET"],
+        "client_id": env["EMULATOR_APP_CLIENT_ID"],
+        "client_secret": env["EMULATOR_APP_CLIENT_SECRET"],
     }
     with httpx.Client() as client:
         bad_scope = client.post(url, data={**form, "scope": "https://graph.microsoft.com/User.Read"})
@@ -113,7 +113,7 @@ def test_token_endpoint_error_shapes(entra_env: EntraEmulator) -> None:
 
 
 def test_roles_per_app_are_configurable(entra_env: EntraEmulator) -> None:
-    app_id = entra_env.env["AZURE_CLIENT_ID"]
+    app_id = entra_env.env["EMULATOR_APP_CLIENT_ID"]
     entra_env.control.configure(appRoles={app_id: ["User.Read.All"]})
     claims = _claims(_secret_credential(entra_env.env).get_token(GRAPH_SCOPE).token)
     assert claims["roles"] == ["User.Read.All"]

@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 
 from demo.stack import Stack, wait_until
+from emulators.entra.config import DEFAULT_CLIENT_ID
 from emulators.functions_host.history import EventType
 from provisioning.signing import sign
 from provisioning.workflows import contracts
@@ -208,12 +209,13 @@ def test_key_vault_outage_answers_503_and_loses_no_accepted_event(start_stack: C
         "KEY_VAULT_URL": f"https://{VAULT_HOST}/",
         "HR_SIGNING_SECRET_NAME": "hr-signing",
         "GRAPH_AUTH": "client_secret",
+        "AZURE_CLIENT_ID": DEFAULT_CLIENT_ID,
         "GRAPH_CLIENT_SECRET_NAME": "graph-client-secret",
         "SECRET_CACHE_TTL_SECONDS": "0",  # every read reaches the vault, so the outage is not hidden by the cache
     }
     # 22:30 UTC is 23:30 in Berlin: the hire waits 30 scaled minutes (3 real seconds) for its lead-day midnight.
     stack = start_stack(settings=settings, clock_start=datetime(2026, 11, 23, 22, 30, tzinfo=UTC))
-    graph_secret = stack.entra.env["AZURE_CLIENT_SECRET"]
+    graph_secret = stack.entra.env["EMULATOR_APP_CLIENT_SECRET"]
     stack.entra.control.seed_secret(VAULT_HOST, "hr-signing", signing_secret)
     stack.entra.control.seed_secret(VAULT_HOST, "graph-client-secret", graph_secret)
     api = Api(stack)

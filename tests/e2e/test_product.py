@@ -498,7 +498,7 @@ def test_client_secret_option_reads_the_secret_from_key_vault(start_stack: Calla
         }
     )
     assert "AZURE_CLIENT_SECRET" not in stack.settings
-    stack.entra.control.seed_secret(vault_host, "graph-client-secret", stack.entra.env["AZURE_CLIENT_SECRET"])
+    stack.entra.control.seed_secret(vault_host, "graph-client-secret", stack.entra.env["EMULATOR_APP_CLIENT_SECRET"])
     status = outcome(stack, submit(stack, HIRE)["id"])
     assert status["stage"] == "completed", status
     calls = stack.entra.control.state()["calls"]

@@ -114,6 +114,25 @@ async def client_ops(req: func.HttpRequest, client: df.DurableOrchestrationClien
     if op == "entity_signal":
         await client.signal_entity(df.EntityId("Counter", args["key"]), args["operation"], args.get("input"))
         return _json({"signalled": True})
+    return await _lifecycle_op(client, op, args)
+
+
+async def _lifecycle_op(client: df.DurableOrchestrationClient, op: str, args: dict) -> func.HttpResponse:
+    """suspend / resume / restart / rewind through the client; an SDK exception comes back as its text."""
+    try:
+        if op == "suspend":
+            await client.suspend(args["id"], args.get("reason", "paused"))
+            return _json({"suspended": True})
+        if op == "resume":
+            await client.resume(args["id"], args.get("reason", "resumed"))
+            return _json({"resumed": True})
+        if op == "restart":
+            return _json({"restarted": await client.restart(args["id"], args.get("new_id", True))})
+        if op == "rewind":
+            await client.rewind(args["id"], args.get("reason", "fixed"))
+            return _json({"rewound": True})
+    except Exception as exc:
+        return _json({"error": str(exc)}, 409)
     return _json({"error": f"unknown op {op}"}, 400)
 
 
@@ -305,6 +324,63 @@ def logging_flow(context: df.DurableOrchestrationContext):
     return (yield context.call_activity("log_it", "activity says hello"))
 
 
+@app.orchestration_trigger(context_name="context", orchestration="renamed_flow")
+def renamed_orchestrator(context: df.DurableOrchestrationContext):
+    """Registered as 'renamed_flow'; calls an activity by its registered name, then by its Python name."""
+    loud = yield context.call_activity("shout_renamed", context.get_input())
+    try:
+        yield context.call_activity("shout_impl", "by function name")
+        python_name = "callable"
+    except Exception as exc:
+        python_name = str(exc).split(" \n ")[0]
+    context.signal_entity(df.EntityId("Tally", "renamed"), "add", 1)
+    return {"loud": loud, "python_name": python_name}
+
+
+@app.orchestration_trigger(context_name="context")
+def rewind_flow(context: df.DurableOrchestrationContext):
+    """An activity that succeeds, then one that fails until told otherwise: fails, and can be rewound."""
+    first = yield context.call_activity("echo", "kept")
+    second = yield context.call_activity("flaky", context.get_input())
+    return [first, second]
+
+
+@app.orchestration_trigger(context_name="context")
+def rewind_parent_flow(context: df.DurableOrchestrationContext):
+    child = yield context.call_sub_orchestrator("rewind_flow", context.get_input(), f"{context.instance_id}-child")
+    return {"child": child}
+
+
+@app.orchestration_trigger(context_name="context")
+def http_flow(context: df.DurableOrchestrationContext):
+    """One durable HTTP call described by the input; returns the response the host hands back."""
+    request = context.get_input()
+    source = df.ManagedIdentityTokenSource(request["resource"]) if request.get("resource") else None
+    return (
+        yield context.call_http(
+            request.get("method", "GET"),
+            request["url"],
+            content=request.get("content"),
+            headers=request.get("headers"),
+            token_source=source,
+        )
+    )
+
+
+@app.orchestration_trigger(context_name="context")
+def http_poll_flow(context: df.DurableOrchestrationContext):
+    """The asynchronous HTTP pattern done by the orchestrator, as Python has to (202 handling is .NET only):
+    follow Location after Retry-After until the answer is not 202."""
+    response = yield context.call_http("POST", context.get_input())
+    polls = 0
+    while response["statusCode"] == 202 and "Location" in response["headers"]:
+        wait = int(response["headers"].get("Retry-After", "1"))
+        yield context.create_timer(context.current_utc_datetime + timedelta(seconds=wait))
+        response = yield context.call_http("GET", response["headers"]["Location"])
+        polls += 1
+    return {"polls": polls, "statusCode": response["statusCode"], "content": response["content"]}
+
+
 # ---- activities -----------------------------------------------------------------------------------------------
 @app.activity_trigger(input_name="payload")
 def step(payload: dict) -> int:
@@ -349,6 +425,12 @@ def log_it(message: str) -> str:
     return message
 
 
+@app.activity_trigger(input_name="text", activity="shout_renamed")
+def shout_impl(text: str) -> str:
+    """Registered as 'shout_renamed' (the activity property wins over the function name, as in the extension)."""
+    return text.upper()
+
+
 # ---- entities -------------------------------------------------------------------------------------------------
 @app.entity_trigger(context_name="context")
 def Counter(context: df.DurableEntityContext) -> None:
@@ -366,3 +448,9 @@ def Counter(context: df.DurableEntityContext) -> None:
         context.set_state(context.get_input())
     elif operation == "explode":
         raise ValueError("counter cannot explode")
+
+
+@app.entity_trigger(context_name="context", entity_name="Tally")
+def tally_impl(context: df.DurableEntityContext) -> None:
+    """Registered as 'Tally'."""
+    context.set_state(context.get_state(lambda: 0) + context.get_input())

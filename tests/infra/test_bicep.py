@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -11,24 +10,14 @@ import yaml
 
 from provisioning.settings import SETTINGS, SettingSpec
 from tests.infra import bicep_checks as checks
+from tests.infra.planting import INFRA, copy_infra, plant
 
 REPO = Path(__file__).resolve().parents[2]
-INFRA = REPO / "infra"
 
 
 @pytest.fixture
 def infra(tmp_path: Path) -> Path:
-    """A private copy of infra/ that a test may break."""
-    copy = tmp_path / "infra"
-    shutil.copytree(INFRA, copy)
-    return copy
-
-
-def plant(path: Path, old: str, new: str) -> None:
-    """Replace exactly one occurrence of `old`; fail loudly if the Bicep no longer contains it."""
-    text = path.read_text(encoding="utf-8")
-    assert text.count(old) == 1, f"{old!r} occurs {text.count(old)} times in {path}"
-    path.write_text(text.replace(old, new), encoding="utf-8")
+    return copy_infra(tmp_path)
 
 
 def messages(problems: list[checks.Problem]) -> str:

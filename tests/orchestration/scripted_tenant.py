@@ -87,7 +87,7 @@ class ScriptedTenant:
             c.REVOKE_SESSIONS: lambda req: self.revoked.append(req["userId"]) or {"revoked": True},
             c.SEND_NOTIFICATION: self._notify,
             c.WAKE_PENDING_HIRE: self._wake,
-            c.INSTANCE_STATUS: self._instance_status,
+            c.GET_INSTANCE_STATE: self._instance_state,
         }
 
     def _wake(self, req: dict[str, Any]) -> dict[str, Any]:
@@ -99,10 +99,13 @@ class ScriptedTenant:
             self.host.raise_event(req["instanceId"], req["event"], {})
         return {"delivered": True}
 
-    def _instance_status(self, req: dict[str, Any]) -> dict[str, Any]:
+    def _instance_state(self, req: dict[str, Any]) -> dict[str, Any]:
         assert self.host is not None
-        status = self.host.status(req["instanceId"]) or {}
-        return {"runtimeStatus": status.get("runtimeStatus"), "stage": (status.get("customStatus") or {}).get("stage")}
+        status = self.host.status(req["instanceId"])
+        if not status:
+            return {"exists": False}
+        output = status.get("output") if isinstance(status.get("output"), dict) else {}
+        return {"exists": True, "runtimeStatus": status["runtimeStatus"], "outcome": output.get("outcome")}
 
     def _resolve_manager(self, req: dict[str, Any]) -> dict[str, Any] | None:
         manager = self.users.get(req["managerEmployeeId"])

@@ -38,7 +38,9 @@ def test_sequence_history_is_host_shaped(functions_host_factory):
     assert [e["EventId"] for e in scheduled(history, EventType.TASK_SCHEDULED)] == [0, 1, 2]
     assert [e["TaskScheduledId"] for e in scheduled(history, EventType.TASK_COMPLETED)] == [0, 1, 2]
     assert history[1]["Version"] == ""
-    assert kinds[-1] == EventType.EXECUTION_COMPLETED
+    # DTFx ends the last episode with ExecutionCompleted, then OrchestratorCompleted.
+    assert kinds[-2:] == [EventType.EXECUTION_COMPLETED, EventType.ORCHESTRATOR_COMPLETED]
+    assert history[-2]["OrchestrationStatus"] == "Completed"
 
 
 def test_when_all_and_when_any_with_cancelled_timer(functions_host_factory):
@@ -196,7 +198,8 @@ def test_unhandled_orchestrator_exception_fails_the_instance(functions_host_fact
     status = host.status(instance_id)
     assert status["runtimeStatus"] == "Failed"
     assert status["output"] == "Orchestrator function 'failing_flow' failed: the orchestrator gave up"
-    assert host.history(instance_id)[-1]["EventType"] == EventType.EXECUTION_FAILED
+    ended = host.history(instance_id)[-2]
+    assert (ended["EventType"], ended["OrchestrationStatus"]) == (EventType.EXECUTION_COMPLETED, "Failed")
 
 
 def test_terminate_purge_and_instance_id_rules(functions_host_factory):
@@ -205,17 +208,17 @@ def test_terminate_purge_and_instance_id_rules(functions_host_factory):
     host.run_until_idle()
     with pytest.raises(InstanceExistsError):
         host.start_orchestration("wait_for_approval", instance_id="rules")
-    assert host.engine.purge(instance_id) == 0, "a running instance is not purged"
-    assert host.engine.terminate(instance_id, "no longer needed") == "accepted"
+    assert host.management.terminate(instance_id, "no longer needed") == "accepted"
     host.run_until_idle()
     assert host.status(instance_id)["runtimeStatus"] == "Terminated"
-    assert host.engine.terminate(instance_id, "again") == "gone"
+    assert host.management.terminate(instance_id, "again") == "gone"
     host.start_orchestration("sequence_flow", {"steps": 1}, instance_id="rules")
     host.run_until_idle()
     assert host.status(instance_id)["output"] == [0]
-    assert host.engine.purge(instance_id) == 1
+    assert host.management.purge(instance_id) == 1
     assert host.status(instance_id) is None
     assert host.history(instance_id) == []
+    assert host.management.purge(instance_id) is None
 
 
 def test_singleton_starter_refuses_a_running_id(functions_host_factory):
@@ -225,7 +228,7 @@ def test_singleton_starter_refuses_a_running_id(functions_host_factory):
     host.run_until_idle()
     second = host.request("POST", "/api/singleton/tenant-a", headers=KEY)
     assert (second.status_code, second.json()) == (409, {"started": False, "status": "Running"})
-    host.engine.terminate("tenant-a", "reset")
+    host.management.terminate("tenant-a", "reset")
     host.run_until_idle()
     assert host.request("POST", "/api/singleton/tenant-a", headers=KEY).status_code == 202
 

@@ -2,26 +2,16 @@
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 
 import httpx
 
 from emulators.functions_host import NON_DETERMINISM_PREFIX
+from tests.fixtures.functions_host import wait_until
 
 INSTANCES = 6
 STEPS = 8
 MAX_CONCURRENT_ACTIVITIES = 4  # tests/host_app/host.json
-
-
-def _wait(predicate, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)  # polling interval, bounded by the deadline
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def _statuses(base_url: str, key: str) -> dict[str, dict]:
@@ -53,13 +43,13 @@ def test_kill_9_mid_run_then_restart_completes_everything_without_rerunning_comp
     def enough_work_done() -> bool:
         return side_effects.exists() and len(side_effects.read_text().splitlines()) >= 12
 
-    _wait(enough_work_done, 30, "some activities to finish before the kill")
+    wait_until(enough_work_done, 30, "some activities to finish before the kill")
     first.kill()
     before_restart = Counter(side_effects.read_text().splitlines())
     assert sum(before_restart.values()) < INSTANCES * STEPS, "the kill must land mid-run"
 
     second = functions_host_process(state_dir=state, env=env, time_scale=60)
-    done = _wait(
+    done = wait_until(
         lambda: (
             (s := _statuses(second.base_url, second.function_key))
             and all(item["runtimeStatus"] == "Completed" for item in s.values())

@@ -587,7 +587,7 @@ def test_provisioning_logs_filter_and_order() -> None:
     request = h.requests[0]
     assert request.url.path == "/v1.0/auditLogs/provisioning"
     assert query_param(request, "$filter") == (
-        "jobId eq 'API2AD.j''1' and sourceIdentity/id eq 'E10042' and activityDateTime ge 2026-11-27T10:03:30Z"
+        "jobId eq 'API2AD.j''1' and sourceIdentity/id eq 'E10042' and activityDateTime gt 2026-11-27T10:03:29Z"
     )
     assert query_param(request, "$top") == "50"
     assert [e["activityDateTime"] for e in found] == [
@@ -597,13 +597,16 @@ def test_provisioning_logs_filter_and_order() -> None:
     ]
 
 
-def test_provisioning_logs_one_status_is_filtered_by_graph() -> None:
-    h = make_harness(scripted(httpx.Response(200, json={"value": []})))
+def test_provisioning_logs_statuses_are_filtered_here_not_by_graph() -> None:
+    # The v1.0 reference documents no $filter on provisioningStatusInfo/status.
+    entries = [log_entry("2026-11-27T10:05:00Z", "skipped"), log_entry("2026-11-27T10:07:00Z", "failure")]
+    h = make_harness(scripted(httpx.Response(200, json={"value": entries})))
 
-    h.client.provisioning_logs(job_id="J", source_id=None, since=datetime.now(UTC), statuses=["failure"])
+    found = h.client.provisioning_logs(job_id="J", source_id=None, since=datetime.now(UTC), statuses=["failure"])
 
     expression = query_param(h.requests[0], "$filter") or ""
-    assert expression.endswith(" and provisioningStatusInfo/status eq 'failure'")
+    assert [e["provisioningStatusInfo"]["status"] for e in found] == ["failure"]
+    assert "provisioningStatusInfo" not in expression
     assert "sourceIdentity" not in expression
 
 

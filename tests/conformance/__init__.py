@@ -1,0 +1,1 @@
+"""Conformance tiers: the emulators checked against material Microsoft publishes."""

@@ -1,0 +1,47 @@
+"""The product's own Graph client passes the emulator's documented-only query rules.
+
+The emulator refuses what Microsoft does not document for a property (``activityDateTime ge``, ``or``...),
+so the product's provisioning-log query must keep to ``eq``/``gt``/``lt``; this runs it for real.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import httpx
+import pytest
+
+from emulators.entra.testing import EntraEmulator, app_credential
+from provisioning.graph import GraphClient
+from tests.conformance.graph.sdk import bulk_request
+
+pytestmark = pytest.mark.e2e
+JOB_ID = "API2AD.0c0ffee0e17a4e5c9d1e0d2c1a5e0001.4f3e2d1c-0b0a-4998-8877-665544332211"
+ENDPOINT = f"https://graph.microsoft.com/v1.0/servicePrincipals/7d1c2b3a/synchronization/jobs/{JOB_ID}/bulkUpload"
+
+
+def test_the_product_reads_provisioning_logs_within_the_documented_filters(entra_env: EntraEmulator) -> None:
+    entra_env.control.configure(adErrors={"Q2": "InsufficientAccessRights"})
+    with GraphClient(app_credential(entra_env.env)) as graph:
+        accepted = graph.bulk_upload(ENDPOINT, bulk_request("Q1", "Q2"))
+        entra_env.control.wait_until(lambda state: len(state["provisioningLogs"]) == 2, timeout=30)
+        since = accepted.submitted_at - dt.timedelta(minutes=2)
+        [entry] = graph.provisioning_logs(job_id=JOB_ID, source_id="Q2", since=since)
+        failures = graph.provisioning_logs(job_id=JOB_ID, source_id=None, since=since, statuses=["failure"])
+        later = graph.provisioning_logs(job_id=JOB_ID, source_id=None, since=dt.datetime.now(dt.UTC) + dt.timedelta(1))
+    assert entry["sourceIdentity"]["id"] == "Q2"
+    assert [e["sourceIdentity"]["id"] for e in failures] == ["Q2"]
+    assert later == []
+    queries = [call for call in entra_env.control.state()["calls"] if call["path"].endswith("/auditLogs/provisioning")]
+    assert [call["status"] for call in queries] == [200, 200, 200]
+
+
+def test_the_old_ge_query_would_be_refused(entra_env: EntraEmulator, entra_graph: httpx.Client) -> None:
+    """What the product sent before: the emulator now answers it as an undocumented operator."""
+    response = entra_graph.get(
+        "/auditLogs/provisioning",
+        params={"$filter": f"jobId eq '{JOB_ID}' and activityDateTime ge 2026-11-27T10:03:30Z"},
+    )
+    assert response.status_code == 400
+    assert "'ge' is not supported for 'activityDateTime'" in json.dumps(response.json())
