@@ -7,7 +7,7 @@ are validated lazily, on the first request or activity, and reported by /api/hea
 import azure.durable_functions as df
 import azure.functions as func
 
-from provisioning import activities, entities, http_api, workflows
+from provisioning import activities, entities, http_api, replay, retention, safeguards, workflows
 from provisioning.intake import activities as intake_activities
 from provisioning.intake import mapped
 from provisioning.intake import routes as intake_routes
@@ -21,6 +21,9 @@ for blueprint in (
     activities.bp,
     intake_activities.bp,
     entities.bp,
+    safeguards.bp,
+    replay.bp,
+    retention.bp,
 ):
     app.register_functions(blueprint)
 mapped.check_mapping_at_startup()

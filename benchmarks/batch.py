@@ -7,12 +7,14 @@ per employee, orchestration history events per employee, and the wall time.
 
     python -m benchmarks.batch            # N = 50 and 500
     python -m benchmarks.batch --n 2000   # the big one
+    python -m benchmarks.batch --n 500 --ad samba   # the agent writes to a real Samba AD over LDAPS
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import os
 import resource
 import statistics
 import tempfile
@@ -58,6 +60,9 @@ class BatchFigures:
     episodes_mean: float = 0.0
     replayed_events_mean: float = 0.0
     outcomes: dict[str, int] = field(default_factory=dict)
+    ad: str = "memory"
+    #: CPU seconds of the samba process (a separate process, not in cpu_seconds), when AD is samba.
+    directory_cpu_seconds: float | None = None
 
     @property
     def graph_calls_per_employee(self) -> float:
@@ -134,8 +139,8 @@ def default_time_scale(hires: int) -> float:
     return TIME_SCALE if hires <= 500 else max(5.0, TIME_SCALE * 500 / hires)
 
 
-def run(hires: int, *, time_scale: float | None = None, timeout: float = 1800.0) -> BatchFigures:
-    """Run one batch of `hires` hires on a fresh stack and return its figures."""
+def run(hires: int, *, time_scale: float | None = None, timeout: float = 1800.0, ad: str = "memory") -> BatchFigures:
+    """Run one batch of `hires` hires on a fresh stack (AD in memory or in Samba) and return its figures."""
     scale = time_scale or default_time_scale(hires)
     run_tag = f"{hires}-{int(time.time())}"
     events = [hire_event(run_tag, index) for index in range(hires)]
@@ -143,7 +148,7 @@ def run(hires: int, *, time_scale: float | None = None, timeout: float = 1800.0)
     with (
         tempfile.TemporaryDirectory() as state_dir,
         running_stack(
-            Path(state_dir), time_scale=scale, clock_start=CLOCK_START, entra_config=INSTANT_PIPELINE
+            Path(state_dir), time_scale=scale, clock_start=CLOCK_START, entra_config=INSTANT_PIPELINE, ad=ad
         ) as stack,
     ):
         stack.entra.control.seed_user("synced", **MANAGER)
@@ -159,6 +164,9 @@ def run(hires: int, *, time_scale: float | None = None, timeout: float = 1800.0)
             statuses.append(stack.wait_for(instance_id, timeout=remaining))
         wall = time.perf_counter() - started
         cpu = _process_cpu_seconds() - cpu_started
+        directory_cpu = (
+            _child_cpu_seconds(stack.directory.process.pid) if stack.directory and stack.directory.process else None
+        )
         calls = stack.entra.control.state()["calls"][calls_before:]
         stack.entra.flush()
         state_bytes = sum(path.stat().st_size for path in (Path(state_dir) / "entra").glob("*.json"))
@@ -200,6 +208,8 @@ def run(hires: int, *, time_scale: float | None = None, timeout: float = 1800.0)
         episodes_mean=statistics.fmean(row.episodes for row in hire_rows) if hire_rows else 0.0,
         replayed_events_mean=statistics.fmean(row.replayed_events for row in hire_rows) if hire_rows else 0.0,
         outcomes=dict(outcomes),
+        ad=ad,
+        directory_cpu_seconds=directory_cpu,
     )
 
 
@@ -207,6 +217,15 @@ def _process_cpu_seconds() -> float:
     """CPU time of this process, all threads (host, app, Entra emulator): steadier than wall time under load."""
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
+
+
+def _child_cpu_seconds(pid: int) -> float | None:
+    """utime + stime of a running process (Linux /proc), e.g. the samba domain controller."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _output(status: dict[str, Any]) -> dict[str, Any]:
@@ -228,6 +247,11 @@ def report(figures: BatchFigures) -> Rows:
         ("hires completed", f"{figures.completed} / {figures.hires} ({_outcomes(figures.outcomes)})"),
         ("wall time", f"{figures.wall_seconds:.1f} s ({figures.hires_per_second:.1f} hires/s)"),
         ("CPU time per hire", f"{figures.cpu_seconds_per_hire * 1000:.0f} ms (host, app and Entra emulator)"),
+        *(
+            [("samba CPU per hire", f"{figures.directory_cpu_seconds / figures.hires * 1000:.0f} ms (its own process)")]
+            if figures.directory_cpu_seconds is not None
+            else []
+        ),
         ("bulkUpload calls", f"{figures.bulk_upload_calls} (target ceil(N/50) = {figures.bulk_upload_target})"),
         (
             "bulkUpload calls sent",
@@ -260,11 +284,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--time-scale", type=float, help="host clock speed-up (default x60 up to 500 hires, slower above)"
     )
+    parser.add_argument("--ad", choices=("memory", "samba"), default="memory", help="AD backend behind the agent")
     args = parser.parse_args(argv)
     quiet_deferred_event_warning()
     for hires in args.n or DEFAULT_SIZES:
-        figures = run(hires, time_scale=args.time_scale)
-        print_rows(f"batch of {hires} hires (emulator delays 0)", report(figures))
+        figures = run(hires, time_scale=args.time_scale, ad=args.ad)
+        print_rows(f"batch of {hires} hires (emulator delays 0, AD {args.ad})", report(figures))
 
 
 if __name__ == "__main__":

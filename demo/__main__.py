@@ -23,6 +23,7 @@ from rich.panel import Panel
 from rich.table import Table
 
 from demo.stack import FUNCTION_KEY, HRIS_SETTINGS, Stack, connect_hris, running_stack, wait_until
+from emulators.entra.ad.runner import ldapsearch_hint
 from emulators.hris.testing import HrisEmulator
 
 console = Console(width=None if Console().is_terminal else 130)
@@ -283,8 +284,9 @@ def bamboohr_summary(hris: HrisEmulator) -> None:
 
 def summary(stack: Stack, rows: dict[str, dict[str, Any]], seconds: float) -> None:
     state = stack.entra.control.state()
-    ad = Table(title="On-prem Active Directory (written by the provisioning agent)")
-    for column in ("employeeID", "sAMAccountName", "userPrincipalName", "title", "department", "enabled"):
+    where = "read over LDAPS from the Samba domain controller" if stack.directory else "the emulator's in-memory AD"
+    ad = Table(title=f"On-prem Active Directory (written by the provisioning agent; {where})")
+    for column in ("employeeID", "sAMAccountName", "userPrincipalName", "title", "department", "enabled", "DN"):
         ad.add_column(column)
     for user in sorted(state["adUsers"], key=lambda u: str(u.get("employeeId"))):
         ad.add_row(
@@ -294,6 +296,7 @@ def summary(stack: Stack, rows: dict[str, dict[str, Any]], seconds: float) -> No
             str(user.get("jobTitle") or ""),
             str(user.get("department") or ""),
             "yes" if user.get("accountEnabled") else "[red]no[/]",
+            str(user.get("distinguishedName") or ""),
         )
     entra = Table(title="Entra ID (after Entra Connect sync)")
     for column in ("employeeId", "userPrincipalName", "manager", "synced", "enabled"):
@@ -342,6 +345,11 @@ def summary(stack: Stack, rows: dict[str, dict[str, Any]], seconds: float) -> No
         f"{len(state['temporaryAccessPasses'])} Temporary Access Pass(es) issued and mailed (never shown here). "
         f"Finished in {seconds:.1f} s."
     )
+    if stack.directory is not None:
+        console.print(
+            "The Samba directory stops with the demo: `make serve AD=samba` keeps one up and prints the ldapsearch "
+            "line to look at it; `make ad-shell` starts an empty one."
+        )
 
 
 def run_serve(args: argparse.Namespace) -> int:
@@ -381,6 +389,9 @@ def run_serve(args: argparse.Namespace) -> int:
             "-H 'Content-Type: application/json' "
             f"""-d '{{"firstName":"Kim","lastName":"Berg","hireDate":"{start}","supervisorId":"E00007"}}'"""
         )
+        if stack.directory is not None:
+            console.print(f"AD (Samba):     {stack.directory.access.url}  base {stack.directory.access.base_dn}")
+            console.print(ldapsearch_hint(stack.directory), soft_wrap=True)
         console.print("Environment of the app:")
         for key in ("HTTPS_PROXY", "NO_PROXY", "SSL_CERT_FILE", "IDENTITY_ENDPOINT", "PROVISIONING_API_ENDPOINT"):
             console.print(f"  {key}={stack.settings[key]}")

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Generator, Iterator, Mapping
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -17,9 +17,12 @@ from typing import Any
 
 import httpx
 
+from emulators.entra.ad.runner import backend_name, open_directory
+from emulators.entra.ad.samba import SambaDomainController
 from emulators.entra.testing import APP_CLIENT_ID_VARIABLE, APP_CLIENT_SECRET_VARIABLE, EntraEmulator
 from emulators.functions_host import FunctionsHost, ScaledClock
 from emulators.functions_host.process import HostProcess, start_host_process
+from provisioning.signing import signed_headers
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SERVICE_PRINCIPAL_ID = "7d1c2b3a-4e5f-4a6b-8c7d-9e0f1a2b3c4d"
@@ -41,21 +44,44 @@ APP_REGISTRATION_VARIABLES = frozenset({APP_CLIENT_ID_VARIABLE, APP_CLIENT_SECRE
 SHELL_APP_CREDENTIALS = ("AZURE_CLIENT_ID", "AZURE_CLIENT_SECRET")
 
 
+class HrSigning(httpx.Auth):
+    """Signs every request as an HR system does (scheme v1: method, path, query, timestamp, body hash)."""
+
+    requires_request_body = True
+
+    def __init__(self, secret: str) -> None:
+        self._secret = secret
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers.update(signed_headers(self._secret, request.method, str(request.url), request.content))
+        yield request
+
+
 @dataclass
 class Stack:
-    """A running product: `entra` is the Microsoft cloud, `host` runs function_app.py."""
+    """A running product: `entra` is the Microsoft cloud, `host` runs function_app.py.
+
+    `signing_secret` is the HR signing secret when the stack runs with request signing on (the secret the test
+    stored in the emulated Key Vault); `client()` then signs every request.
+    """
 
     entra: EntraEmulator
     host: FunctionsHost
     settings: dict[str, str] = field(default_factory=dict)
+    signing_secret: str | None = None
+    #: The Samba domain controller behind the agent when the stack runs with ``ad="samba"``.
+    directory: SambaDomainController | None = None
 
     @property
     def api(self) -> str:
         return f"{self.host.base_url}/api"
 
-    def client(self) -> httpx.Client:
-        """An HTTP client as the HR system would use it (function key, JSON)."""
-        return httpx.Client(base_url=self.api, headers={"x-functions-key": self.host.function_key}, timeout=30.0)
+    def client(self, *, signed: bool = True) -> httpx.Client:
+        """An HTTP client as the HR system would use it (function key, JSON, and the signature when on)."""
+        auth = HrSigning(self.signing_secret) if signed and self.signing_secret else None
+        return httpx.Client(
+            base_url=self.api, headers={"x-functions-key": self.host.function_key}, timeout=30.0, auth=auth
+        )
 
     def post_event(self, event: Mapping[str, Any]) -> httpx.Response:
         with self.client() as client:
@@ -90,36 +116,42 @@ def running_stack(
     entra: EntraEmulator | None = None,
     entra_config: Mapping[str, Any] | None = None,
     port: int = 0,
+    ad: str | None = None,
 ) -> Iterator[Stack]:
-    """Start (or reuse) the Entra emulator and run function_app.py in the functions host until the block ends."""
+    """Start (or reuse) the Entra emulator and run function_app.py in the functions host until the block ends.
+
+    ``ad``: the AD backend of a new emulator, ``memory`` or ``samba`` (default: ``$AD``, else memory).
+    """
     from provisioning import runtime  # the product caches clients per process; rebuild them for this env
 
-    own_entra = entra is None
-    if entra is None:
-        entra = EntraEmulator(state_dir / "entra", config=dict(entra_config or {})).start()
-    elif entra_config:
-        entra.control.configure(**entra_config)
-    env = product_env(entra, settings)
-    seed_sender_mailbox(entra, env["MAIL_SENDER"])
-    runtime.reset()
-    host = FunctionsHost(
-        "function_app",
-        state_dir / "host",
-        port=port,
-        clock=ScaledClock(time_scale, start=clock_start),
-        function_key=FUNCTION_KEY,
-        env=env,
-        autorun=True,
-        app_path=REPO_ROOT,
-    )
-    try:
-        host.start()
-        yield Stack(entra=entra, host=host, settings=env)
-    finally:
-        host.close()
+    with ExitStack() as cleanup:
+        directory = None
+        if entra is None:
+            running = cleanup.enter_context(open_directory(backend_name(ad), state_dir))
+            directory = running.controller
+            entra = EntraEmulator(state_dir / "entra", config=dict(entra_config or {}), ad=running.backend).start()
+            cleanup.callback(entra.stop)
+        elif entra_config:
+            entra.control.configure(**entra_config)
+        env = product_env(entra, settings)
+        seed_sender_mailbox(entra, env["MAIL_SENDER"])
         runtime.reset()
-        if own_entra:
-            entra.stop()
+        host = FunctionsHost(
+            "function_app",
+            state_dir / "host",
+            port=port,
+            clock=ScaledClock(time_scale, start=clock_start),
+            function_key=FUNCTION_KEY,
+            env=env,
+            autorun=True,
+            app_path=REPO_ROOT,
+        )
+        try:
+            host.start()
+            yield Stack(entra=entra, host=host, settings=env, directory=directory)
+        finally:
+            host.close()
+            runtime.reset()
 
 
 def seed_sender_mailbox(entra: EntraEmulator, sender: str) -> None:

@@ -30,6 +30,22 @@ param vnetEnabled bool = false
 @description('With vnetEnabled: public IPv4 addresses or CIDR ranges still allowed to reach Key Vault (e.g. to add secrets).')
 param keyVaultAllowedIpRanges string[] = []
 
+@description('Comma-separated public IPv4 addresses or CIDR ranges (the HR system\'s egress, operators) that may call the app; empty = any address, with the function key and request signature still required.')
+param hrSystemAllowedIpRanges string = ''
+
+@description('With vnetEnabled: reach the app only through a private endpoint in the VNet (public network access off).')
+param privateEndpointEnabled bool = false
+
+@description('Request signing (X-HR-Signature) on every HR route, with the secret in this template\'s Key Vault. On by default; turn off only behind another authentication.')
+param requestSigning bool = true
+
+@secure()
+@description('The HR signing secret to store in Key Vault. azd fills it from the vault, or generates it once (main.parameters.json); empty = leave the vault as it is.')
+param hrSigningSecret string = ''
+
+@description('Optional: client id of an Entra app registration for App Service authentication, so approvers can approve or rescind with an Entra token holding APPROVER_APP_ROLE. Empty = off.')
+param approverAuthClientId string = ''
+
 @description('Durable Functions backend. DurableTaskScheduler adds a scheduler, task hub and the portal\'s orchestration dashboard.')
 @allowed([
   'AzureStorage'
@@ -166,8 +182,29 @@ param bulkCallsPer5s string = '40'
 @description('BULK_DAILY_CALL_QUOTA: bulkUpload calls per UTC day (2000 with Entra ID P1/P2, 6000 with ID Governance).')
 param bulkDailyCallQuota string = '2000'
 
-@description('TERMINATION_BREAKER_LIMIT: Terminations per rolling hour above which further terminations are held for approval.')
+@description('TERMINATION_BREAKER_LIMIT: Terminations and re-enables per rolling hour (counted when accepted and again when they run) above which further ones are held for approval.')
 param terminationBreakerLimit string = '25'
+
+@description('BREAKER_DAILY_LIMIT: Terminations and re-enables per effective date, and per rolling 24 hours when they run, above which further ones are held for approval.')
+param breakerDailyLimit string = '50'
+
+@description('BREAKER_BATCH_LIMIT: Terminations and rehires in one batch above which the batch\'s further ones are held for approval.')
+param breakerBatchLimit string = '25'
+
+@description('REHIRE_HOLD_AFTER_DAYS: An explicit rehire of an account disabled longer than this many days (or since an unknown time) is held for approval; 0 holds every rehire of an existing account.')
+param rehireHoldAfterDays string = '30'
+
+@description('PROTECTED_GROUP_IDS: Comma-separated object ids of Entra groups whose members are never re-enabled or given a first credential by this app.')
+param protectedGroupIds string = ''
+
+@description('RETENTION_DAYS: Days a finished event\'s orchestration (input, history, status) is kept before the daily purge.')
+param retentionDays string = '30'
+
+@description('MAIL_PERMISSION: exchange_rbac (Exchange Online RBAC for Applications scoped to MAIL_SENDER) or graph (the tenant-wide Mail.Send permission).')
+param mailPermission string = 'exchange_rbac'
+
+@description('APPROVER_APP_ROLE: App role an Entra-authenticated caller must hold to approve or rescind without the HR signature (needs approverAuthClientId).')
+param approverAppRole string = ''
 
 @description('SCIM_EXTENSION_URN: SCIM schema URN of the custom attributes (HireDate, LeaveDate, samAccountName, ...).')
 param scimExtensionUrn string = 'urn:ietf:params:scim:schemas:extension:contoso:1.0:User'
@@ -309,6 +346,8 @@ var tags = {
 var functionAppName = '${abbrs.functionApp}${workloadName}-${resourceToken}'
 var deploymentContainerName = 'app-package-${take(resourceToken, 7)}'
 var useDurableTaskScheduler = durableBackend == 'DurableTaskScheduler'
+// Signing is on unless turned off: the secret's name falls back to the one this template stores.
+var signingSecretName = requestSigning ? (empty(hrSigningSecretName) ? 'hr-signing-secret' : hrSigningSecretName) : ''
 
 // ---------------------------------------------------------------------------------------------------
 // Resources
@@ -362,6 +401,8 @@ module keyVault 'modules/keyvault.bicep' = {
     tags: tags
     privateNetworking: vnetEnabled
     allowedIpRanges: keyVaultAllowedIpRanges
+    signingSecretName: signingSecretName
+    signingSecretValue: hrSigningSecret
   }
 }
 
@@ -414,7 +455,7 @@ var productSettings = {
   AZURE_TENANT_ID: empty(azureTenantId) ? tenant().tenantId : azureTenantId
   KEY_VAULT_URL: empty(keyVaultUrl) ? keyVault.outputs.uri : keyVaultUrl
   GRAPH_CLIENT_SECRET_NAME: graphClientSecretName
-  HR_SIGNING_SECRET_NAME: hrSigningSecretName
+  HR_SIGNING_SECRET_NAME: requestSigning ? signingSecretName : hrSigningSecretName
   SIGNATURE_TOLERANCE_SECONDS: signatureToleranceSeconds
   SECRET_CACHE_TTL_SECONDS: secretCacheTtlSeconds
   PROVISION_LEAD_DAYS: provisionLeadDays
@@ -430,6 +471,13 @@ var productSettings = {
   BULK_CALLS_PER_5S: bulkCallsPer5s
   BULK_DAILY_CALL_QUOTA: bulkDailyCallQuota
   TERMINATION_BREAKER_LIMIT: terminationBreakerLimit
+  BREAKER_DAILY_LIMIT: breakerDailyLimit
+  BREAKER_BATCH_LIMIT: breakerBatchLimit
+  REHIRE_HOLD_AFTER_DAYS: rehireHoldAfterDays
+  PROTECTED_GROUP_IDS: protectedGroupIds
+  RETENTION_DAYS: retentionDays
+  MAIL_PERMISSION: mailPermission
+  APPROVER_APP_ROLE: approverAppRole
   SCIM_EXTENSION_URN: scimExtensionUrn
   TRANSLITERATION: transliteration
   NAME_PATTERNS: namePatterns
@@ -494,11 +542,25 @@ module functionApp 'modules/functionapp.bicep' = {
     instanceMemoryMB: instanceMemoryMB
     maximumInstanceCount: maximumInstanceCount
     durableAlwaysReadyInstances: durableAlwaysReadyInstances
+    allowedIpRanges: hrSystemAllowedIpRanges
+    authClientId: approverAuthClientId
+    privateEndpointOnly: vnetEnabled && privateEndpointEnabled
   }
   // The host starts with identity-only storage and telemetry: its roles must exist first.
   dependsOn: [
     rbac
   ]
+}
+
+module sitePrivateEndpoint 'modules/siteprivateendpoint.bicep' = if (vnetEnabled && privateEndpointEnabled) {
+  name: 'site-private-endpoint'
+  params: {
+    functionAppName: functionApp.outputs.name
+    location: location
+    tags: tags
+    virtualNetworkId: vnetEnabled ? network.outputs.virtualNetworkId : ''
+    subnetId: vnetEnabled ? network.outputs.privateEndpointSubnetId : ''
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -10,29 +10,31 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 from datetime import UTC, date, datetime
 from typing import Any
 
 import azure.durable_functions as df
 from azure.core.exceptions import ClientAuthenticationError
 
-from provisioning import directory, runtime, scim
+from provisioning import directory, first_credential, runtime, scim
 from provisioning.credentials import SecretUnavailable, missing_roles, required_roles, token_facts
-from provisioning.graph import GraphError, GraphThrottled, SyncedUserPasswordError
+from provisioning.first_credential import recipient_roles, send
+from provisioning.graph import GraphError, GraphThrottled
 from provisioning.notifications import (
     HeldForApprovalContext,
     ItAlertContext,
     ManagerChangedContext,
-    PassContext,
+    RehireNoticeContext,
     RenderedEmail,
     TerminationContext,
     WelcomeContext,
 )
+from provisioning.protection import account_protection
 from provisioning.telemetry import log_event
 from provisioning.workflows import contracts as c
 from provisioning.workflows.employee_record import register_pending_hire
-from provisioning.workflows.plan import workflow_options
+from provisioning.workflows.plan import record_from_spec, workflow_options
+from provisioning.workflows.uploader import result_for
 
 bp = df.Blueprint()
 logger = logging.getLogger("provisioning.activities")
@@ -49,7 +51,11 @@ def preflight(request: dict[str, Any]) -> dict[str, Any]:
     """Acquire a Graph token and report which required permissions it lacks. The token stays here."""
     rt = runtime.current()
     facts = token_facts(rt.credential)
-    needed = required_roles(request.get("credentialMethod", rt.settings.credential_method), rt.settings.revoke_sessions)
+    needed = required_roles(
+        request.get("credentialMethod", rt.settings.credential_method),
+        rt.settings.revoke_sessions,
+        mail_permission=rt.settings.mail_permission,
+    )
     return {**facts, "missingRoles": missing_roles(facts["roles"], needed)}
 
 
@@ -63,16 +69,23 @@ def resolve_manager(request: dict[str, Any]) -> dict[str, Any] | None:
     return directory.find_manager(runtime.current().graph, request["managerEmployeeId"])
 
 
-@bp.activity_trigger(input_name="request", activity=c.FIND_FREE_NAMES)
-def find_free_names(request: dict[str, Any]) -> dict[str, Any]:
+@bp.activity_trigger(input_name="request", activity=c.NAME_CANDIDATES)
+def name_candidates(request: dict[str, Any]) -> dict[str, Any]:
+    """The generated name candidates, best first (pure generation with the configured policy; no Graph call)."""
     rt = runtime.current()
-    return directory.find_free_names(
-        rt.graph,
-        rt.settings.name_policy(),
-        request["employee"],
-        exclude=request.get("exclude", []),
-        owner_id=request.get("ownerId"),
-    )
+    return directory.name_candidates(rt.settings.name_policy(), request["employee"], limit=int(request["limit"]))
+
+
+@bp.activity_trigger(input_name="request", activity=c.CHECK_NAME_IN_USE)
+def check_name_in_use(request: dict[str, Any]) -> dict[str, Any]:
+    return {"inUse": directory.names_in_use(runtime.current().graph, request["names"], request.get("ownerId"))}
+
+
+@bp.activity_trigger(input_name="request", activity=c.CHECK_ACCOUNT_PROTECTION)
+def check_account_protection(request: dict[str, Any]) -> dict[str, Any]:
+    """Whether the account holds or can activate a directory role or is in a protected group (ids only)."""
+    rt = runtime.current()
+    return account_protection(rt.graph, request["userId"], rt.settings.protected_group_ids or ())
 
 
 @bp.activity_trigger(input_name="request", activity=c.GET_USER_DETAILS)
@@ -95,11 +108,43 @@ def get_user_details(request: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="request", activity=c.UPLOAD_BULK_REQUEST)
-def upload_bulk_request(request: dict[str, Any]) -> dict[str, Any]:
-    """POST one bulk request of up to 50 records. Throttling and transient failures come back as `throttled`
-    so the uploader waits with a durable timer; a 4xx comes back as `rejected` for the waiting events."""
+@bp.durable_client_input(client_name="client")
+async def upload_bulk_request(request: dict[str, Any], client: df.DurableOrchestrationClient) -> dict[str, Any]:
+    """Build up to 50 records from their events' inputs and POST them as one bulk request.
+
+    Each item is `{"instanceId", "spec"}`: the record is built here from the event the instance was started
+    with and, for an existing account, its profile read now, so personal data is never copied into the queue
+    or any history. An item whose record cannot be built is reported on its own (`rejectedItems`) and left out.
+    Throttling and transient failures come back as `throttled` so the uploader waits with a durable timer; a
+    4xx comes back as `rejected` for the waiting events.
+    """
     rt = runtime.current()
-    payloads = scim.bulk_requests(request["records"])
+    items = request["items"]
+    statuses = await asyncio.gather(*(client.get_status(item["instanceId"], show_input=True) for item in items))
+    records: list[dict[str, Any]] = []
+    rejected: dict[str, str] = {}
+    for item, status in zip(items, statuses, strict=True):
+        payload = status.input_ if status and isinstance(status.input_, dict) else None
+        try:
+            if payload is None:
+                raise LookupError("the event's input could not be read")
+            records.append(await asyncio.to_thread(_build_record, rt, payload, item["spec"]))
+        except (LookupError, ValueError) as error:
+            rejected[item["instanceId"]] = str(error)[:300]
+    if not records:
+        return {"status": "accepted", "submittedAt": datetime.now(UTC).isoformat(), "rejectedItems": rejected}
+    result = await asyncio.to_thread(_upload, rt, records)
+    return {**result, "rejectedItems": rejected} if rejected else result
+
+
+def _build_record(rt: runtime.Runtime, payload: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
+    existing = directory.account_profile(rt.graph, spec["existingId"]) if spec.get("existingId") else None
+    options = c.WorkflowOptions.from_dict(payload.get("options"))
+    return record_from_spec(payload["event"], options, spec, existing)
+
+
+def _upload(rt: runtime.Runtime, records: list[dict[str, Any]]) -> dict[str, Any]:
+    payloads = scim.bulk_requests(records)
     if len(payloads) != 1:
         raise ValueError("the uploader sends at most 50 records per bulk request")
     try:
@@ -114,7 +159,7 @@ def upload_bulk_request(request: dict[str, Any]) -> dict[str, Any]:
             return {"status": "throttled", "retryAfterSeconds": RETRYABLE_UPLOAD_SECONDS}
         log_event(logger, "bulk-upload", level=logging.ERROR, outcome="rejected", error_code=error.code)
         return {"status": "rejected", "code": error.code or f"Http{error.status}", "message": str(error)}
-    log_event(logger, "bulk-upload", outcome="accepted", count=len(request["records"]))
+    log_event(logger, "bulk-upload", outcome="accepted", count=len(records))
     return {
         "status": "accepted",
         "submittedAt": accepted.submitted_at.isoformat(),
@@ -129,7 +174,7 @@ async def deliver_upload_result(request: dict[str, Any], client: df.DurableOrche
     delivered = 0
     for instance_id in request["instanceIds"]:
         try:
-            await client.raise_event(instance_id, c.EVENT_UPLOADED, request["result"])
+            await client.raise_event(instance_id, c.EVENT_UPLOADED, result_for(instance_id, request["result"]))
             delivered += 1
         except Exception as error:  # a rescinded or terminated event no longer waits; nothing to deliver
             logger.warning("upload result not delivered to %s: %s", instance_id, type(error).__name__)
@@ -158,7 +203,12 @@ async def start_hr_events(request: dict[str, Any], client: df.DurableOrchestrati
         status = await client.get_status(job["instanceId"])
         if status and status.runtime_status is not df.OrchestrationRuntimeStatus.Failed:
             continue
-        payload = {"event": job["event"], "options": request["options"], "group": job.get("group")}
+        payload = {
+            "event": job["event"],
+            "options": request["options"],
+            "group": job.get("group"),
+            "batch": job.get("batch"),
+        }
         if job.get("fingerprint"):
             payload["fingerprint"] = job["fingerprint"]
         await client.start_new(c.HR_EVENT, job["instanceId"], payload)
@@ -209,104 +259,22 @@ def revoke_sign_in_sessions(request: dict[str, Any]) -> dict[str, Any]:
 
 
 @bp.activity_trigger(input_name="request", activity=c.ISSUE_FIRST_CREDENTIAL)
-def issue_first_credential(request: dict[str, Any]) -> dict[str, Any]:
+@bp.durable_client_input(client_name="client")
+async def issue_first_credential(request: dict[str, Any], client: df.DurableOrchestrationClient) -> dict[str, Any]:
     """Create the first credential and email it from here: the pass or password never leaves this activity."""
     rt = runtime.current()
-    method = rt.settings.credential_method
-    if method == "tap":
-        return _issue_temporary_access_pass(rt, request)
-    if method == "password":
-        return _issue_password(rt, request)
-    return {"method": "none", "recipients": []}
+    personal = None
+    if (request.get("recipients") or "new") == "new" and rt.settings.credential_recipient != "manager":
+        personal = await _personal_email(client, request["instanceId"])
+    return await asyncio.to_thread(first_credential.issue, rt, request, personal)
 
 
-def _issue_temporary_access_pass(rt: runtime.Runtime, request: dict[str, Any]) -> dict[str, Any]:
-    settings = rt.settings
-    now = datetime.now(UTC)
-    start = max(now, datetime.fromisoformat(request["startAt"])) if request.get("startAt") else now
-    employee = request["employee"]
-    manager = request.get("manager") or {}
-    tap = rt.graph.create_temporary_access_pass(
-        request["userId"], start=start, lifetime_minutes=settings.tap_lifetime_minutes, usable_once=False
-    )
-    context = PassContext(
-        employee_id=employee["employeeId"],
-        display_name=_display_name(employee),
-        user_principal_name=request.get("userPrincipalName") or "",
-        starts_at=tap.start or start,
-        lifetime_minutes=tap.lifetime_minutes,
-        time_zone=employee.get("timeZone") or settings.default_time_zone,
-        is_usable_once=tap.usable_once,
-        recipient=settings.credential_recipient,
-        manager_name=manager.get("displayName"),
-        manager_email=manager.get("mail"),
-        personal_email=employee.get("personalEmail"),
-        preferred_language=employee.get("preferredLanguage"),
-    )
-    try:
-        email = rt.notifier.render_temporary_access_pass(context, tap.reveal())
-        _send(rt, email)
-    except Exception as error:  # the pass exists now: a retry would create a second one, so report instead
-        return _credential_not_delivered("Temporary Access Pass", error)
-    log_event(logger, "first-credential", outcome="tap-issued", employee_id=employee["employeeId"])
-    return {"method": "tap", "recipients": list(email.to), **tap.facts()}
-
-
-def _issue_password(rt: runtime.Runtime, request: dict[str, Any]) -> dict[str, Any]:
-    password = _generate_password()
-    try:
-        rt.graph.reset_password(request["userId"], password=password, force_change=True)
-    except SyncedUserPasswordError:
-        return {
-            "error": {
-                "code": "PasswordNotSupportedForSyncedUser",
-                "message": "Graph cannot set the password of an account mastered in on-prem AD with app-only "
-                "permissions. Use CREDENTIAL_METHOD=tap (Temporary Access Pass) for hybrid accounts.",
-            }
-        }
-    employee = request["employee"]
-    manager = request.get("manager") or {}
-    # The password is sent like a pass: same template, same recipients, never returned.
-    context = PassContext(
-        employee_id=employee["employeeId"],
-        display_name=_display_name(employee),
-        user_principal_name=request.get("userPrincipalName") or "",
-        starts_at=datetime.now(UTC),
-        lifetime_minutes=rt.settings.tap_lifetime_minutes,
-        time_zone=employee.get("timeZone") or rt.settings.default_time_zone,
-        is_usable_once=True,
-        recipient=rt.settings.credential_recipient,
-        manager_name=manager.get("displayName"),
-        manager_email=manager.get("mail"),
-        personal_email=employee.get("personalEmail"),
-        preferred_language=employee.get("preferredLanguage"),
-    )
-    try:
-        email = rt.notifier.render_temporary_access_pass(context, password)
-        _send(rt, email)
-    except Exception as error:  # the password is set now: a retry would set and send another one
-        return _credential_not_delivered("initial password", error)
-    return {"method": "password", "recipients": list(email.to)}
-
-
-def _credential_not_delivered(what: str, error: Exception) -> dict[str, Any]:
-    """The credential was created but its email failed. Failing the event (instead of raising into the
-    orchestrator's retries) keeps one credential per hire; IT issues a new one by hand."""
-    log_event(logger, "first-credential", level=logging.ERROR, outcome="not-delivered", error_code=type(error).__name__)
-    return {
-        "error": {
-            "code": "CredentialNotDelivered",
-            "message": f"The {what} was created but the email carrying it could not be sent "
-            f"({type(error).__name__}). Issue a new Temporary Access Pass in the Entra admin center.",
-        }
-    }
-
-
-def _generate_password() -> str:
-    """A random initial password meeting Entra's complexity rules (it must be changed at first sign-in)."""
-    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789"
-    body = "".join(secrets.choice(alphabet) for _ in range(16))
-    return f"{body}-{secrets.choice('ABCDEFGHJKLMNPQRSTUVWXYZ')}{secrets.randbelow(10)}!"
+async def _personal_email(client: df.DurableOrchestrationClient, instance_id: str) -> str | None:
+    """The HR personal address, read from the event's input only when a new account's pass goes there."""
+    status = await client.get_status(instance_id, show_input=True)
+    payload = status.input_ if status and isinstance(status.input_, dict) else {}
+    address = ((payload.get("event") or {}).get("employee") or {}).get("personalEmail")
+    return str(address) if address else None
 
 
 # -- notifications ----------------------------------------------------------------------------------------------
@@ -317,7 +285,7 @@ def send_notification(request: dict[str, Any]) -> dict[str, Any]:
     """Render and send one notification (welcome, manager change, termination, IT alert, breaker hold)."""
     rt = runtime.current()
     email = _render(rt, request)
-    _send(rt, email)
+    send(rt, email)
     event = request.get("event") or {}
     log_event(
         logger,
@@ -327,7 +295,12 @@ def send_notification(request: dict[str, Any]) -> dict[str, Any]:
         employee_id=event.get("employeeId"),
         operation=request["kind"],
     )
-    return {"kind": request["kind"], "recipients": [*email.to, *email.cc]}
+    roles = {
+        "manager": (request.get("manager") or {}).get("mail"),
+        "account": (request.get("user") or {}).get("mail"),
+        "it": rt.settings.it_notify_address,
+    }
+    return {"kind": request["kind"], "recipients": recipient_roles([*email.to, *email.cc], roles)}
 
 
 def _render(rt: runtime.Runtime, request: dict[str, Any]) -> RenderedEmail:
@@ -406,18 +379,29 @@ def _render(rt: runtime.Runtime, request: dict[str, Any]) -> RenderedEmail:
                 status_id=request["instanceId"],
                 effective_date=_date(event.get("effectiveDate")),
                 held_at=now,
-                terminations_in_window=int(extra.get("terminationsInWindow", settings.termination_breaker_limit)),
+                reasons=tuple(str(reason) for reason in extra.get("reasons") or ["held for approval"]),
+                hold="rehire" if extra.get("hold") == "rehire" else "breaker",
+                event_type=str(event.get("type") or ""),
                 breaker_limit=settings.termination_breaker_limit,
             )
         )
+    if kind == "rehire_notice":
+        return rt.notifier.render_rehire_notice(
+            RehireNoticeContext(
+                event_id=event["eventId"],
+                employee_id=event["employeeId"],
+                instance_id=request["instanceId"],
+                user_principal_name=str(user.get("userPrincipalName") or ""),
+                existing_account=bool(extra.get("existingAccount")),
+                disabled_days=extra.get("disabledDays"),
+                held_reasons=tuple(extra.get("heldReasons") or ()),
+                credential_method=extra.get("credentialMethod"),
+                credential_recipients=tuple(extra.get("credentialRecipients") or ()),
+                manager_name=manager.get("displayName"),
+                completed_at=now,
+            )
+        )
     raise ValueError(f"unknown notification kind {kind!r}")
-
-
-def _send(rt: runtime.Runtime, email: RenderedEmail) -> None:
-    request = email.send_mail_request()
-    rt.graph.send_mail(
-        rt.settings.mail_sender, request["message"], save_to_sent_items=request.get("saveToSentItems", False)
-    )
 
 
 def _display_name(employee: dict[str, Any]) -> str:

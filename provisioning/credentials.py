@@ -337,16 +337,20 @@ REQUIRED_GRAPH_ROLES: Final[Mapping[str, str]] = {
     "bulk_upload": "SynchronizationData-User.Upload",
     "provisioning_logs": "AuditLog.Read.All",
     "user_lookup": "User.Read.All",
+    "role_check": "RoleManagement.Read.Directory",
     "notify": "Mail.Send",
-    "credential_tap": "UserAuthenticationMethod.ReadWrite.All",
+    "credential_tap": "UserAuthMethod-TAP.ReadWrite.All",
     "credential_password": "User-PasswordProfile.ReadWrite.All",
     "revoke_sessions": "User.RevokeSessions.All",
 }
-"""Least-privileged Graph application permission per capability (the permissions sections of the Graph pages
-for bulkUpload, provisioning logs, users, TAP and revokeSignInSessions).
+"""Least-privileged Graph application permission per capability (docs/security.md explains each).
 
-``credential_password`` also needs the User Administrator directory role assigned to the app; that is a
-directory role, not an app role, so it is not visible in the token's ``roles`` claim.
+``role_check`` reads role assignments and PIM eligibilities so that no administrator is re-enabled or given a
+pass. ``credential_tap`` is the granular Temporary Access Pass permission; ``UserAuthenticationMethod.
+ReadWrite.All`` would also manage every other authentication method. ``credential_password`` also needs the
+User Administrator directory role assigned to the app; that is a directory role, not an app role, so it is not
+visible in the token's ``roles`` claim. ``notify`` is required in the token only with MAIL_PERMISSION=graph:
+with Exchange RBAC for Applications the grant lives in Exchange and the token carries no Mail.Send role.
 """
 
 ROLE_ALTERNATIVES: Final[Mapping[str, frozenset[str]]] = {
@@ -355,8 +359,16 @@ ROLE_ALTERNATIVES: Final[Mapping[str, frozenset[str]]] = {
     # The newest concepts page names ProvisioningLog.Read.All (inbound provisioning API concepts).
     "AuditLog.Read.All": frozenset({"ProvisioningLog.Read.All"}),
     "User.Read.All": frozenset({"User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}),
-    # The granular TAP permission from the newer temporaryAccessPassMethod pages.
-    "UserAuthenticationMethod.ReadWrite.All": frozenset({"UserAuthMethod-TAP.ReadWrite.All"}),
+    "RoleManagement.Read.Directory": frozenset(
+        {
+            "RoleManagement.Read.All",
+            "RoleManagement.ReadWrite.Directory",
+            "Directory.Read.All",
+            "Directory.ReadWrite.All",
+        }
+    ),
+    # The broad authentication-methods permission also covers the pass (the TAP pages list both).
+    "UserAuthMethod-TAP.ReadWrite.All": frozenset({"UserAuthenticationMethod.ReadWrite.All"}),
     "User-PasswordProfile.ReadWrite.All": frozenset({"User.ReadWrite.All", "Directory.ReadWrite.All"}),
     # Microsoft Q&A reports User.ReadWrite.All also works for revokeSignInSessions.
     "User.RevokeSessions.All": frozenset({"User.ReadWrite.All", "Directory.ReadWrite.All"}),
@@ -370,15 +382,16 @@ def required_roles(
     credential_method: Literal["tap", "password", "none"],
     revoke_sessions: bool,
     *,
-    notify: bool = True,
+    mail_permission: Literal["exchange_rbac", "graph"] = "graph",
 ) -> set[str]:
-    """The Graph application permissions the configured workflows need (README lists the same)."""
+    """The Graph application permissions the configured workflows need in the token (README lists the same)."""
     needed = {
         REQUIRED_GRAPH_ROLES["bulk_upload"],
         REQUIRED_GRAPH_ROLES["provisioning_logs"],
         REQUIRED_GRAPH_ROLES["user_lookup"],
+        REQUIRED_GRAPH_ROLES["role_check"],
     }
-    if notify or credential_method == "tap":  # the pass is emailed from the activity that creates it
+    if mail_permission == "graph":
         needed.add(REQUIRED_GRAPH_ROLES["notify"])
     if credential_method == "tap":
         needed.add(REQUIRED_GRAPH_ROLES["credential_tap"])

@@ -7,7 +7,7 @@ never carry a token or a pass.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import datetime, timedelta
 from itertools import islice
 from typing import Any
@@ -43,6 +43,29 @@ USER_SELECT = (
     "proxyAddresses",
 )
 MANAGER_SELECT = ("id", "userPrincipalName", "mail", "displayName", "employeeId", "accountEnabled")
+ACCOUNT_SUMMARY = (
+    "id",
+    "userPrincipalName",
+    "mail",
+    "mailNickname",
+    "displayName",
+    "givenName",
+    "surname",
+    "employeeId",
+    "employeeType",
+    "accountEnabled",
+    "onPremisesSyncEnabled",
+    "onPremisesSamAccountName",
+    "usageLocation",
+    "preferredLanguage",
+)
+"""What workflows carry between steps about an account: identifiers and state, no contact or profile data.
+
+The legal names and the employee type are here because an update compares them with the event's (a legal name
+change, a conversion); both are on the account anyway and say nothing the display name does not.
+
+The complete profile (phones, address, title) is read again where it is needed, at upload, so it never sits in
+orchestration history (docs/security.md, "Personal data")."""
 LOG_CLOCK_SKEW = timedelta(minutes=2)
 """The provisioning service's clock and ours differ; look this far back before the upload."""
 
@@ -57,6 +80,10 @@ NAME_CONFLICT_CODES = frozenset(
         "ActiveDirectorySamAccountNameConflict",
         "HybridSynchronizationActiveDirectoryUserPrincipalNameConflict",
         "HybridSynchronizationActiveDirectorySamAccountNameConflict",
+        # What the AD agent reports for a UPN another AD object holds (Microsoft 365 troubleshooting, "Problem with
+        # attribute and scoping filter"), and the same for sAMAccountName (undocumented, same pattern).
+        "HybridSynchronizationActiveDirectoryUserPrincipalNameNotUnique",
+        "HybridSynchronizationActiveDirectorySamAccountNameNotUnique",
         "DuplicateTargetEntries",
         "EntryAlreadyExists",
         "AttributeValueMustBeUnique",
@@ -76,16 +103,62 @@ def is_name_conflict(error_code: str | None) -> bool:
 
 
 def find_person(graph: GraphClient, employee_id: str) -> dict[str, Any] | None:
-    """The Entra account for this employeeId with its manager's employeeId, or None when there is none."""
+    """The Entra account for this employeeId (ACCOUNT_SUMMARY) with its manager's employeeId, or None."""
     users = graph.find_users(filter_eq("employeeId", employee_id), select=USER_SELECT)
     if len(users) > 1:
         raise DuplicateEmployeeId(f"{len(users)} Entra accounts carry employeeId {employee_id}")
     if not users:
         return None
-    person = dict(users[0])
+    person = summary(users[0])
     manager = graph.get_manager(person["id"], select=MANAGER_SELECT)
     person["managerEmployeeId"] = (manager or {}).get("employeeId")
     return person
+
+
+def summary(user: dict[str, Any]) -> dict[str, Any]:
+    return {key: user.get(key) for key in ACCOUNT_SUMMARY if key in user}
+
+
+def account_profile(graph: GraphClient, object_id: str) -> dict[str, Any] | None:
+    """The account's full profile as the bulk upload merges it (Graph property names), or None when gone."""
+    return graph.get_user(object_id, select=USER_SELECT)
+
+
+def _generated(policy: naming.NamePolicy, employee: dict[str, Any]) -> Iterator[naming.NameCandidate]:
+    """The employee's name candidates in pattern order (lazy: the naming core can generate many)."""
+    return naming.candidates(
+        employee.get("givenName"),
+        employee.get("familyName"),
+        policy,
+        preferred_given_name=employee.get("preferredGivenName"),
+        middle_name=employee.get("middleName"),
+        fallback_seed=employee.get("employeeId"),
+    )
+
+
+def name_candidates(policy: naming.NamePolicy, employee: dict[str, Any], *, limit: int) -> dict[str, Any]:
+    """The first `limit` generated candidates, best first, with the generator's warnings (no Graph call)."""
+    generated = _generated(policy, employee)
+    found = list(islice(generated, limit))
+    warnings: list[str] = []
+    for candidate in found:
+        warnings.extend(warning for warning in candidate.warnings if warning not in warnings)
+    return {"candidates": [names_dict(candidate) for candidate in found], "warnings": warnings}
+
+
+def names_in_use(graph: GraphClient, names: dict[str, Any], owner_id: str | None = None) -> bool:
+    """Whether Entra already uses one of these generated names (UPN, mail, proxy address or sAMAccountName) on an
+    account other than `owner_id` (a rename's own account)."""
+    return identifier_in_use(
+        graph,
+        naming.NameCandidate(
+            user_principal_name=names["userPrincipalName"],
+            mail=names["mail"],
+            mail_nickname=names["mailNickname"],
+            sam_account_name=names["samAccountName"],
+        ),
+        owner_id,
+    )
 
 
 def find_manager(graph: GraphClient, manager_employee_id: str) -> dict[str, Any] | None:
@@ -128,14 +201,7 @@ def find_free_names(
     `owner_id` (a rename) is the person's own account: its identifiers do not count as taken.
     """
     excluded = {value.lower() for value in exclude}
-    generated = naming.candidates(
-        employee.get("givenName"),
-        employee.get("familyName"),
-        policy,
-        preferred_given_name=employee.get("preferredGivenName"),
-        middle_name=employee.get("middleName"),
-        fallback_seed=employee.get("employeeId"),
-    )
+    generated = _generated(policy, employee)
     free: list[dict[str, Any]] = []
     warnings: list[str] = []
     for candidate in islice(generated, max_checks):
@@ -227,7 +293,7 @@ def check_provisioning(
     for user in users:
         if require_enabled and not user.get("accountEnabled", False):
             continue
-        result["user"] = {key: user.get(key) for key in USER_SELECT if key in user}
+        result["user"] = summary(user)
         if user.get("onPremisesSyncEnabled") is not True:
             result["syncWarning"] = (
                 "the Entra account appeared without onPremisesSyncEnabled; it may not be the account the "

@@ -2,11 +2,11 @@
 
 Each entity processes one operation at a time, which is what makes these safe without locks:
 - `name_reservation` (one per name key): a candidate UPN/mail/sAMAccountName held by a running event, so two
-  hires named the same get different names even before either reaches Entra.
+  hires named the same get different names even before either reaches Entra, and, once known, the fact that
+  the name is taken, so the next hire with the same name skips it without asking Graph.
 - `employee_watermark` (one per employeeId): the newest `occurredAt` applied, so a late, older event ends as
   `superseded` instead of overwriting newer data.
-- `termination_breaker` (singleton): the rolling hour of terminations, so a mass-termination mistake in the HR
-  system is held for a human instead of disabling hundreds of accounts.
+- the mass-change breaker and the per-account lifecycle live in `provisioning.safeguards`.
 - `bulk_upload_queue` (singleton): records waiting for the next bulk request, so single events that arrive close
   together share requests and every bulkUpload call is paced in one place.
 
@@ -25,19 +25,37 @@ from provisioning.workflows import contracts as c
 bp = df.Blueprint()
 
 MAX_OPERATIONS_PER_REQUEST = 50
-BREAKER_WINDOW = timedelta(hours=1)
 GROUP_WAIT_LIMIT = timedelta(minutes=30)
 """How long the queue holds back a batch's last partial request while the rest of the batch is still arriving."""
 
 
 # -- name reservations -------------------------------------------------------------------------------------------
 
+TAKEN_FOR = timedelta(days=30)
+"""How long a name known to be taken (used in Entra or AD, or provisioned by this app) is skipped without asking
+Graph again; afterwards a hire that reaches it checks Entra once more."""
 
-def reserve(state: dict[str, Any] | None, owner: str) -> tuple[dict[str, Any] | None, bool]:
-    """Reserve for `owner`; True if it was free or already theirs (retries are idempotent)."""
+
+def reserve(state: dict[str, Any] | None, owner: str, at: str | None = None) -> tuple[dict[str, Any] | None, bool]:
+    """Reserve for `owner`; True if it was free or already theirs (retries are idempotent).
+
+    A name marked taken within TAKEN_FOR is refused without a directory lookup: that is what keeps the Graph
+    traffic of many hires with the same name linear.
+    """
     if state and state.get("owner") not in (None, owner):
         return state, False
+    if state and state.get("taken") and at is not None and _age(state, at) < TAKEN_FOR:
+        return state, False
     return {"owner": owner}, True
+
+
+def is_free(state: dict[str, Any] | None, owner: str, at: str | None = None) -> bool:
+    """Whether `reserve` would grant the name to `owner` now (a look that changes nothing)."""
+    return reserve(state, owner, at)[1]
+
+
+def _age(state: dict[str, Any], at: str) -> timedelta:
+    return datetime.fromisoformat(at) - datetime.fromisoformat(state["at"])
 
 
 def release(state: dict[str, Any] | None, owner: str) -> dict[str, Any] | None:
@@ -47,16 +65,30 @@ def release(state: dict[str, Any] | None, owner: str) -> dict[str, Any] | None:
     return state
 
 
+def mark_taken(state: dict[str, Any] | None, owner: str, kind: str, at: str) -> dict[str, Any] | None:
+    """Remember the name as taken (`entra`, `ad` or `provisioned`); another event's live reservation wins."""
+    if state and state.get("owner") not in (None, owner):
+        return state
+    return {"taken": kind, "at": at}
+
+
 @bp.entity_trigger(context_name="context", entity_name=c.NAME_RESERVATION)
 def name_reservation(context: df.DurableEntityContext) -> None:
     state = context.get_state(lambda: None)
-    owner = str(context.get_input())
+    payload = context.get_input()
+    request = payload if isinstance(payload, dict) else {"owner": payload}
+    owner = str(request.get("owner"))
     if context.operation_name == "reserve":
-        state, granted = reserve(state, owner)
+        state, granted = reserve(state, owner, request.get("at"))
         context.set_state(state)
         context.set_result(granted)
+    elif context.operation_name == "peek":
+        context.set_result(is_free(state, owner, request.get("at")))
     elif context.operation_name == "release":
         context.set_state(release(state, owner))
+        context.set_result(True)
+    elif context.operation_name == "taken":
+        context.set_state(mark_taken(state, owner, str(request.get("kind")), str(request.get("at"))))
         context.set_result(True)
     else:
         context.set_result(state)
@@ -97,53 +129,6 @@ def employee_watermark(context: df.DurableEntityContext) -> None:
         state = apply_watermark(state, payload.get("occurredAt"), str(payload.get("eventId", "")))
         context.set_state(state)
         context.set_result(state)
-    else:
-        context.set_result(state)
-
-
-# -- mass-termination breaker ------------------------------------------------------------------------------------
-
-
-def admit_termination(
-    state: dict[str, Any] | None, instance_id: str, at: str, limit: int
-) -> tuple[dict[str, Any], str]:
-    """Admit a termination unless `limit` were already admitted within the last hour; then hold it."""
-    now = datetime.fromisoformat(at)
-    admitted: dict[str, str] = {
-        key: when
-        for key, when in (state or {}).get("admitted", {}).items()
-        if now - datetime.fromisoformat(when) < BREAKER_WINDOW
-    }
-    held: list[str] = list((state or {}).get("held", []))
-    if instance_id in admitted:
-        verdict = "admitted"
-    elif len(admitted) >= limit:
-        if instance_id not in held:
-            held.append(instance_id)
-        verdict = "held"
-    else:
-        admitted[instance_id] = at
-        verdict = "admitted"
-    return {"admitted": admitted, "held": held}, verdict
-
-
-def release_held(state: dict[str, Any] | None, instance_id: str) -> dict[str, Any]:
-    state = dict(state or {"admitted": {}, "held": []})
-    state["held"] = [held for held in state.get("held", []) if held != instance_id]
-    return state
-
-
-@bp.entity_trigger(context_name="context", entity_name=c.TERMINATION_BREAKER)
-def termination_breaker(context: df.DurableEntityContext) -> None:
-    state = context.get_state(lambda: None)
-    payload = context.get_input()
-    if context.operation_name == "admit":
-        state, verdict = admit_termination(state, payload["instanceId"], payload["at"], int(payload["limit"]))
-        context.set_state(state)
-        context.set_result(verdict)
-    elif context.operation_name == "release":
-        context.set_state(release_held(state, str(payload)))
-        context.set_result(True)
     else:
         context.set_result(state)
 

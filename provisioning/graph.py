@@ -51,6 +51,7 @@ __all__ = [
     "filter_all",
     "filter_any",
     "filter_eq",
+    "filter_in",
     "odata_datetime",
     "odata_string",
     "users_using_identifier",
@@ -141,6 +142,13 @@ def _property_path(prop: str) -> str:
 def filter_eq(prop: str, value: str) -> ODataFilter:
     """``prop eq 'value'`` with the value escaped."""
     return ODataFilter(f"{_property_path(prop)} eq {odata_string(value)}")
+
+
+def filter_in(prop: str, values: Sequence[str]) -> ODataFilter:
+    """``prop in ('a','b')`` with every value escaped (Graph caps the list at 15 values for most properties)."""
+    if not values:
+        raise ODataValueError("'in' needs at least one value")
+    return ODataFilter(f"{_property_path(prop)} in ({','.join(odata_string(value) for value in values)})")
 
 
 def filter_all(*clauses: ODataFilter) -> ODataFilter:
@@ -853,6 +861,41 @@ class GraphClient:
         )
         body = _json_body(response) if response.content else None
         return bool(body.get("value", True)) if isinstance(body, dict) else True
+
+    # -- roles and memberships (who must never get a pass from this app) ----------------------------
+
+    def transitive_member_of(self, user_id: str) -> list[dict[str, Any]]:
+        """``GET /v1.0/users/{id}/transitiveMemberOf``: the groups, directory roles and administrative units the
+        user belongs to directly or through nested groups. With ``User.Read.All`` Graph returns objects of types
+        the app cannot read with ``@odata.type`` and ``id`` only, which is all this needs."""
+        url = self._url(f"{_user_path(user_id)}/transitiveMemberOf", {"$select": "id", "$top": "999"})
+        return self._get_all_pages(url, template="/v1.0/users/{id}/transitiveMemberOf")
+
+    def role_assignments(self, principal_ids: Sequence[str]) -> list[dict[str, Any]]:
+        """Active Entra role assignments (any scope, including administrative units) of these principals."""
+        url = self._url(
+            "/v1.0/roleManagement/directory/roleAssignments",
+            {"$filter": str(filter_in("principalId", principal_ids))},
+        )
+        return self._get_all_pages(url, template="/v1.0/roleManagement/directory/roleAssignments")
+
+    def role_eligibilities(self, principal_ids: Sequence[str]) -> list[dict[str, Any]]:
+        """Privileged Identity Management eligibilities of these principals (roles they can activate).
+
+        A tenant without Entra ID P2 or Governance has no PIM: Graph answers 400 ``AadPremiumLicenseRequired``,
+        which means there are no eligibilities, so an empty list is returned.
+        """
+        template = "/v1.0/roleManagement/directory/roleEligibilityScheduleInstances"
+        url = self._url(
+            "/v1.0/roleManagement/directory/roleEligibilityScheduleInstances",
+            {"$filter": str(filter_in("principalId", principal_ids))},
+        )
+        try:
+            return self._get_all_pages(url, template=template)
+        except GraphError as error:
+            if error.status == 400 and error.code == "AadPremiumLicenseRequired":
+                return []
+            raise
 
 
 # --------------------------------------------------------------------------------------------------

@@ -1,9 +1,11 @@
 """The HR-facing HTTP API (docs/design.md, "HTTP API"): submit, batch, status, list, preview, rescind, approve,
 health.
 
-Every route needs the function key (the app's auth level is FUNCTION). Bad input is answered with an RFC 9457
-problem naming the field and never reaches Graph; once an event is accepted it is a durable orchestration, so it
-cannot be lost. The Durable management URLs carry the system key and are never returned.
+Every route needs the function key (the app's auth level is FUNCTION) and, with signing on, the HR signature
+(`provisioning.request_auth`); health answers the verdict only, its details need the admin key. Bad input is
+answered with an RFC 9457 problem naming the field and never reaches Graph; once an event is accepted it is a
+durable orchestration, so it cannot be lost. The Durable management URLs carry the system key and are never
+returned.
 """
 
 from __future__ import annotations
@@ -20,12 +22,10 @@ from urllib.parse import quote, urlsplit
 import azure.durable_functions as df
 import azure.functions as func
 
-from provisioning import directory, event_listing, runtime, schedule, scim
+from provisioning import directory, event_listing, request_auth, runtime, schedule, scim
 from provisioning.credentials import SecretUnavailable, missing_roles, required_roles, token_facts
 from provisioning.events import (
     LEAVE_TYPES,
-    MAX_BODY_BYTES,
-    PROBLEM_CONTENT_TYPE,
     BatchTooLargeError,
     EventValidationError,
     FieldError,
@@ -36,14 +36,13 @@ from provisioning.events import (
     loads_strict,
     parse_batch,
     parse_event,
-    problem_details,
     sanitize_instance_id,
 )
 from provisioning.graph import GraphError
 from provisioning.intake import registry as intake_registry
 from provisioning.intake.mapping import MappingLoadError, load_configured
+from provisioning.problems import Problem
 from provisioning.settings import Settings, SettingsError
-from provisioning.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, SignatureError, SignatureVerifier
 from provisioning.telemetry import log_event
 from provisioning.workflows import contracts as c
 from provisioning.workflows.employee_record import register_pending_hire
@@ -53,22 +52,7 @@ from provisioning.workflows.time_zone import choose as choose_zone
 bp = df.Blueprint(http_auth_level=func.AuthLevel.FUNCTION)
 logger = logging.getLogger("provisioning.http")
 
-_verifier: SignatureVerifier | None = None
 _Status = Any  # DurableOrchestrationStatus (untyped SDK)
-
-
-class Problem(Exception):
-    """An HTTP error answered as application/problem+json."""
-
-    def __init__(self, status: int, title: str, detail: str, errors: list[FieldError] | None = None) -> None:
-        super().__init__(detail)
-        self.status, self.title, self.detail, self.errors = status, title, detail, errors
-
-    def response(self) -> func.HttpResponse:
-        body = problem_details(self.status, self.title, self.detail, self.errors)
-        return func.HttpResponse(
-            json.dumps(body), status_code=self.status, mimetype=PROBLEM_CONTENT_TYPE, charset="utf-8"
-        )
 
 
 # -- routes ------------------------------------------------------------------------------------------------------
@@ -80,7 +64,7 @@ async def submit_event(req: func.HttpRequest, client: df.DurableOrchestrationCli
     """Accept one HR event; a repeated eventId returns the existing run instead of starting another."""
     try:
         settings = _settings()
-        body = await _signed_body(req, settings)
+        body = await _signed_body(req, settings, client)
         event = parse_event(_json(body))
         instance_id, stage, started = await start_event(client, event, settings, refuse_conflicts=True)
         return _accepted_response(req, instance_id, event.event_id, stage, status_code=202 if started else 200)
@@ -97,7 +81,7 @@ async def submit_batch(req: func.HttpRequest, client: df.DurableOrchestrationCli
     eventId reused for a different event is rejected (it would be lost as a silent duplicate)."""
     try:
         settings = _settings()
-        body = await _signed_body(req, settings)
+        body = await _signed_body(req, settings, client)
         parsed = parse_batch(_json(body))
         rejected = [item.as_dict() for item in parsed.rejected]
         if not parsed.accepted:
@@ -150,11 +134,17 @@ async def submit_batch(req: func.HttpRequest, client: df.DurableOrchestrationCli
 
 
 @bp.route(route="hr-events/preview", methods=["POST"])
-async def preview_event(req: func.HttpRequest) -> func.HttpResponse:
-    """Dry run: what the event would do, with read-only Graph lookups and no writes, reservations or runs."""
+@bp.durable_client_input(client_name="client")
+async def preview_event(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """Dry run: what the event would do, with read-only Graph lookups and no writes, reservations or runs.
+
+    Signed like every route: a preview looks people up by employeeId, so it must not serve as a directory
+    lookup for someone holding only the function key; and it answers with the event's own values and the
+    generated or existing names, never the profile Entra holds.
+    """
     try:
         settings = _settings()
-        body = await _signed_body(req, settings)
+        body = await _signed_body(req, settings, client)
         event = parse_event(_json(body))
         return _json_response(await asyncio.to_thread(_plan, event, settings), 200)
     except Problem as problem:
@@ -168,9 +158,16 @@ async def preview_event(req: func.HttpRequest) -> func.HttpResponse:
 @bp.route(route="hr-events", methods=["GET"])
 @bp.durable_client_input(client_name="client")
 async def list_events(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    """Recent events, newest first, filtered by stage, type, employee and creation time, paged by a cursor."""
+    """Recent events, newest first, filtered by stage, type, employee and creation time, paged by a cursor.
+
+    Signed like every route (the query string is part of the signed string): a listing names employees and
+    events, so the function key alone must not read it.
+    """
     try:
+        await _authenticated(req, client)
         query = event_listing.parse_query(dict(req.params))
+    except Problem as problem:
+        return problem.response()
     except event_listing.ListQueryError as invalid:
         return Problem(400, "Invalid query", "One or more query parameters are invalid.", invalid.errors).response()
 
@@ -195,6 +192,7 @@ async def list_events(req: func.HttpRequest, client: df.DurableOrchestrationClie
 async def event_status(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """Sanitised status of one event (or batch): never the Durable management URLs, never a secret."""
     try:
+        await _authenticated(req, client)
         instance_id, status = await _find(client, req.route_params.get("id", ""))
         if instance_id.startswith(c.BATCH_INSTANCE_PREFIX):
             return _json_response(await _batch_status(client, status), 200)
@@ -206,8 +204,9 @@ async def event_status(req: func.HttpRequest, client: df.DurableOrchestrationCli
 @bp.route(route="hr-events/{id}", methods=["DELETE"])
 @bp.durable_client_input(client_name="client")
 async def rescind_event(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    """Rescind an event still waiting for its effective date (or held by the breaker)."""
+    """Rescind an event still waiting for its effective date (or held for approval)."""
     try:
+        by = await _authenticated(req, client, approver_allowed=True)
         instance_id, status = await _find(client, req.route_params.get("id", ""))
         stage = _stage(status)
         if stage == "cancelled" and not _is_running(status):  # rescinding twice is still rescinded
@@ -221,7 +220,8 @@ async def rescind_event(req: func.HttpRequest, client: df.DurableOrchestrationCl
                 f"The event is at stage '{stage}' and has started writing; only scheduled or held events can be "
                 "rescinded.",
             )
-        await client.raise_event(instance_id, c.rescind_event(_stage(status)), {"requestedBy": "hr-api"})
+        await client.raise_event(instance_id, c.rescind_event(_stage(status), _hold(status)), {"requestedBy": by})
+        log_event(logger, "rescinded", instance_id=instance_id, outcome=by)
         return _json_response({"id": instance_id, "status": "cancelled"}, 200)
     except Problem as problem:
         return problem.response()
@@ -230,12 +230,23 @@ async def rescind_event(req: func.HttpRequest, client: df.DurableOrchestrationCl
 @bp.route(route="hr-events/{id}/approve", methods=["POST"])
 @bp.durable_client_input(client_name="client")
 async def approve_event(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    """Release a termination held by the mass-termination breaker."""
+    """Release an event held for approval (the mass-change breaker or a rehire); a batch id releases every held
+    event of the batch."""
     try:
+        by = await _authenticated(req, client, approver_allowed=True)
         instance_id, status = await _find(client, req.route_params.get("id", ""))
-        if _stage(status) != "held" or not _is_running(status):
+        if instance_id.startswith(c.BATCH_INSTANCE_PREFIX):
+            held = [child for child in await _batch_children(client, status) if child and _is_held(child)]
+            if not held:
+                raise Problem(409, "Not held", "No event of this batch is held for approval.")
+            for child in held:
+                await client.raise_event(child.instance_id, c.approve_event(_hold(child)), {"approvedBy": by})
+            log_event(logger, "approved", instance_id=instance_id, outcome=by, count=len(held))
+            return _json_response({"id": instance_id, "status": "approved"}, 200)
+        if not _is_held(status):
             raise Problem(409, "Not held", f"The event is at stage '{_stage(status)}', not held for approval.")
-        await client.raise_event(instance_id, c.EVENT_APPROVE, {"approvedBy": "hr-api"})
+        await client.raise_event(instance_id, c.approve_event(_hold(status)), {"approvedBy": by})
+        log_event(logger, "approved", instance_id=instance_id, outcome=by)
         return _json_response({"id": instance_id, "status": "approved"}, 200)
     except Problem as problem:
         return problem.response()
@@ -243,44 +254,74 @@ async def approve_event(req: func.HttpRequest, client: df.DurableOrchestrationCl
 
 @bp.route(route="health", methods=["GET"])
 def health(req: func.HttpRequest) -> func.HttpResponse:
-    """Configuration and dependency check: settings, Graph token and permissions, Key Vault, templates."""
+    """Configuration and dependency check for monitors: the verdict and what is wrong, nothing that maps the
+    tenant (no tenant or app id, vault, secret names or addresses). The details need the admin key."""
+    body, status = _health_report()
+    return _json_response({"status": body["status"], "problems": body["summary"]}, status)
+
+
+@bp.route(route="health/details", methods=["GET"], auth_level=func.AuthLevel.ADMIN)
+def health_details(req: func.HttpRequest) -> func.HttpResponse:
+    """The full check for an operator holding the host's admin (master) key: facts, settings, exact problems."""
+    body, status = _health_report()
+    details = {"status": body["status"], "problems": body["problems"]}
+    if "checks" in body:
+        details["checks"] = body["checks"]
+    return _json_response(details, status)
+
+
+def _health_report() -> tuple[dict[str, Any], int]:
+    """Settings, Graph token and permissions, Key Vault secrets, templates; `summary` is the public wording."""
     try:
         settings = Settings.from_env()
     except SettingsError as error:
-        return _json_response({"status": "unhealthy", "problems": error.problems}, 503)
+        names = sorted({problem.split(" ", 1)[0].rstrip(":") for problem in error.problems})
+        wording = [f"setting {name} is missing or invalid" for name in names]
+        return {"status": "unhealthy", "problems": error.problems, "summary": wording}, 503
     problems: list[str] = []
+    summary: list[str] = []
     checks: dict[str, Any] = {}
     rt = runtime.current()
     try:
         facts = token_facts(rt.credential)
-        needed = required_roles(settings.credential_method, settings.revoke_sessions)
+        needed = required_roles(
+            settings.credential_method, settings.revoke_sessions, mail_permission=settings.mail_permission
+        )
         missing = missing_roles(facts["roles"], needed)
         checks["graph"] = {"tenantId": facts["tenantId"], "appId": facts["appId"], "missingRoles": missing}
         problems += [f"Graph permission missing: {role}" for role in missing]
+        summary += [f"Graph permission missing: {role}" for role in missing]
     except Exception as error:  # any credential failure is a health problem, reported without details
         problems.append(f"Graph token could not be acquired ({type(error).__name__})")
+        summary.append("Graph token could not be acquired")
     if rt.secrets is not None:
-        secret_names = (
-            settings.graph_client_secret_name,
-            settings.hr_signing_secret_name,
-            settings.mapped_webhook_secret_name,
-            *intake_registry.secret_names(settings),
+        secrets_to_read = (
+            ("Graph client secret", settings.graph_client_secret_name),
+            ("request signing secret", settings.hr_signing_secret_name),
+            ("mapped webhook secret", settings.mapped_webhook_secret_name),
+            *(("HR system connector secret", name) for name in intake_registry.secret_names(settings)),
         )
-        for name in filter(None, secret_names):
+        for purpose, name in secrets_to_read:
+            if not name:
+                continue
             try:
                 rt.secrets.get(name)
                 checks.setdefault("keyVault", {})[name] = "readable"
             except SecretUnavailable as unavailable:
                 problems.append(f"Key Vault secret {name} unavailable: {unavailable.reason}")
-    problems += rt.notifier.template_problems()
+                summary.append(f"the {purpose} cannot be read from Key Vault")
+    template_problems = rt.notifier.template_problems()
+    problems += template_problems
+    summary += ["an email template does not compile"] if template_problems else []
     if settings.mapped_webhook_mapping_file:
         try:
             load_configured(settings.mapped_webhook_mapping_file)
         except MappingLoadError as invalid:
             problems += invalid.lines()
+            summary.append("the mapped webhook's mapping file is invalid")
     checks["settings"] = settings.public_summary()
-    body = {"status": "ok" if not problems else "unhealthy", "problems": problems, "checks": checks}
-    return _json_response(body, 200 if not problems else 503)
+    status = "ok" if not problems else "unhealthy"
+    return {"status": status, "problems": problems, "summary": summary, "checks": checks}, 200 if not problems else 503
 
 
 # -- request handling --------------------------------------------------------------------------------------------
@@ -334,37 +375,37 @@ def _settings() -> Settings:
 
 
 def _body(req: func.HttpRequest) -> bytes:
-    body = req.get_body() or b""
-    if len(body) > MAX_BODY_BYTES:
-        raise Problem(413, "Body too large", f"The request body exceeds {MAX_BODY_BYTES} bytes.")
+    """A JSON body: its size checked (before it is read, when declared), then its media type."""
+    body = request_auth.read_body(req)
+    _require_json(req)
+    return body
+
+
+def _require_json(req: func.HttpRequest) -> None:
     content_type = (req.headers.get("Content-Type") or "").split(";", 1)[0].strip().lower()
     if content_type != "application/json" and not content_type.endswith("+json"):
         raise Problem(415, "Unsupported media type", "Send the event as application/json.")
+
+
+async def _signed_body(req: func.HttpRequest, settings: Settings, client: df.DurableOrchestrationClient) -> bytes:
+    """The JSON body of a submission or preview, once its size, signature and media type are checked."""
+    body = request_auth.read_body(req)
+    await request_auth.verify_signature(req, settings, body, client)
+    _require_json(req)
     return body
 
 
-async def _signed_body(req: func.HttpRequest, settings: Settings) -> bytes:
-    body = _body(req)
-    if not settings.hr_signing_secret_name:
-        return body
-    global _verifier  # noqa: PLW0603 - the replay memory must outlive one request
-    if _verifier is None:
-        _verifier = SignatureVerifier(settings.signature_tolerance_seconds)
-    secrets = runtime.current().secrets
-    if secrets is None:
-        raise Problem(503, "Signing unavailable", "Request signing is on but KEY_VAULT_URL is not set.")
-    try:
-        secret = await asyncio.to_thread(secrets.get, settings.hr_signing_secret_name)
-    except SecretUnavailable:
-        raise Problem(
-            503, "Signing secret unavailable", "The signing secret could not be read from Key Vault."
-        ) from None
-    try:
-        _verifier.verify(secret, req.headers.get(TIMESTAMP_HEADER), req.headers.get(SIGNATURE_HEADER), body)
-    except SignatureError as error:
-        log_event(logger, "signature-rejected", level=logging.WARNING, outcome="unauthorized")
-        raise Problem(401, "Invalid signature", str(error)) from None
-    return body
+async def _authenticated(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient, *, approver_allowed: bool = False
+) -> str:
+    """Check the HR signature of a status, rescind or approve call; an Entra-authenticated approver may rescind
+    or approve without it (APPROVER_APP_ROLE). Returns who acted, for the audit trail."""
+    settings = _settings()
+    body = request_auth.read_body(req)
+    if approver_allowed and request_auth.approver(req, settings):
+        return "approver"
+    await request_auth.verify_signature(req, settings, body, client)
+    return "hr-api"
 
 
 def _json(body: bytes) -> object:
@@ -470,6 +511,23 @@ def _is_waiting(status: _Status) -> bool:
     return _is_running(status) and _stage(status) in ("scheduled", "held")
 
 
+def _is_held(status: _Status) -> bool:
+    return _is_running(status) and _stage(status) == "held"
+
+
+def _hold(status: _Status) -> int | None:
+    """Which of the run's holds is waiting (custom status `hold`), so approve and rescind reach it."""
+    custom = status.custom_status if isinstance(status.custom_status, dict) else {}
+    number = custom.get("hold")
+    return number if isinstance(number, int) else None
+
+
+async def _batch_children(client: df.DurableOrchestrationClient, status: _Status) -> list[_Status]:
+    payload: dict[str, Any] = status.input_ if isinstance(status.input_, dict) else {}
+    jobs = payload.get("jobs") or []
+    return list(await asyncio.gather(*(client.get_status(job["instanceId"]) for job in jobs)))
+
+
 def _blocks_resubmission(status: _Status) -> bool:
     """Any earlier run of the eventId except a failed one: only failed events may run again."""
     return bool(status) and _stage(status) != "failed"
@@ -549,7 +607,7 @@ async def _batch_status(client: df.DurableOrchestrationClient, status: _Status) 
     runtimeStatus is Running whatever the batch orchestration itself did (it only starts the events)."""
     payload: dict[str, Any] = status.input_ if isinstance(status.input_, dict) else {}
     jobs = payload.get("jobs") or []
-    children = await asyncio.gather(*(client.get_status(job["instanceId"]) for job in jobs))
+    children = await _batch_children(client, status)
     stages = Counter(_stage(child) if child else "accepted" for child in children)
     outcomes: Counter[str] = Counter()
     for child in children:
@@ -648,7 +706,7 @@ def _steps(action: str, when: Any, options: c.WorkflowOptions) -> list[str]:
         steps.append(f"wait until {when.isoformat()} (rescindable)")
     if action == "termination":
         steps += [
-            "check the mass-termination breaker",
+            "count the change against the mass-change breaker (held for approval when tripped)",
             "bulk upload the full record with active=false",
             "await the provisioning outcome",
         ]
@@ -659,6 +717,7 @@ def _steps(action: str, when: Any, options: c.WorkflowOptions) -> list[str]:
     if action in LEAVE_TYPES:
         enabled = action == "return-from-leave"
         steps += [
+            "count the change against the mass-change breaker (held for approval when tripped)",
             "check Graph permissions",
             f"bulk upload the unchanged record with active={'true' if enabled else 'false'}",
             "await the provisioning outcome",
@@ -670,14 +729,23 @@ def _steps(action: str, when: Any, options: c.WorkflowOptions) -> list[str]:
         return steps
     if action in ("hire", "rehire-new"):
         steps.append("reserve the generated names")
+    if action == "rehire":
+        steps += [
+            "refuse if the account holds or can activate a directory role or is in a protected group",
+            "hold for IT approval when a hire matched the disabled account, when it was disabled more than "
+            f"{options.rehire_hold_after_days} days ago or at an unknown time, or when the mass-change breaker trips",
+        ]
     steps += ["check Graph permissions", "bulk upload the full record", "await the provisioning outcome"]
     if action != "update":
         steps.append(
             f"await Entra Connect sync (deadline {options.sync_timeout_minutes} min, {options.sync_wait_mode})"
         )
+        recipient = "the manager on record (or IT)" if action == "rehire" else options.credential_recipient
         if options.credential_method != "none":
-            steps.append(f"issue the first credential ({options.credential_method}) to {options.credential_recipient}")
+            steps.append(f"issue the first credential ({options.credential_method}) to {recipient}")
         steps.append("send the welcome email")
+        if action != "hire":
+            steps.append("tell IT about the rehire")
     else:
         steps.append("notify a new manager, if the manager changed")
     return steps

@@ -47,6 +47,7 @@ MESSAGE_KINDS: tuple[str, ...] = (
     "termination",
     "it_alert",
     "held_for_approval",
+    "rehire_notice",
 )
 
 CredentialMethod = Literal["tap", "password", "none"]
@@ -57,8 +58,8 @@ _LANGUAGE_TAG = re.compile(r"^[A-Za-z]{2,8}(?:-[A-Za-z0-9]{1,8})*$")
 _ADDRESS_PART = r"[^@\s\x00-\x1f\x7f<>\"(),;:\\\[\]]+"
 _EMAIL_ADDRESS = re.compile(rf"^{_ADDRESS_PART}@{_ADDRESS_PART}\.[^@\s.<>]+$")
 # Anything address-shaped or an international phone number inside free text from a provisioning log.
-_EMBEDDED_EMAIL = re.compile(r"[^\s@<>\"'(),;:]+@[^\s@<>\"'(),;:]+\.[A-Za-z]{2,}")
-_EMBEDDED_PHONE = re.compile(r"\+\d[\d\s().-]{6,}\d")
+_EMBEDDED_EMAIL = re.compile(r"(?<![^\s@<>\"'(),;:])[^\s@<>\"'(),;:]+@[^\s@<>\"'(),;:]+\.[A-Za-z]{2,}")
+_EMBEDDED_PHONE = re.compile(r"(?<![\d+])\+\d[\d\s().-]{6,}\d")
 _BLANK_LINES = re.compile(r"\n{3,}")
 _WHITESPACE = re.compile(r"\s+")
 
@@ -90,6 +91,7 @@ class FailureFamily(StrEnum):
     NAME_CONFLICTS_EXHAUSTED = "name-conflicts-exhausted"
     PERMISSIONS_MISSING = "permissions-missing"
     UNKNOWN_EMPLOYEE = "unknown-employee"
+    PROTECTED_ACCOUNT = "protected-account"
     OTHER = "other"
 
     @classmethod
@@ -115,6 +117,7 @@ _APP_ERROR_CODES: Mapping[str, FailureFamily] = {
     "NameConflictsExhausted": FailureFamily.NAME_CONFLICTS_EXHAUSTED,
     "MissingGraphPermissions": FailureFamily.PERMISSIONS_MISSING,
     "UnknownEmployee": FailureFamily.UNKNOWN_EMPLOYEE,
+    "ProtectedAccount": FailureFamily.PROTECTED_ACCOUNT,
 }
 _DIRECTORY_ERROR_PREFIXES: tuple[str, ...] = (
     "HybridSynchronizationActiveDirectory",
@@ -243,10 +246,12 @@ class ItAlertContext:
 
 @dataclass(frozen=True)
 class HeldForApprovalContext:
-    """The mass-termination breaker held an event; IT approves or rescinds it through the HTTP API.
+    """An event waits for IT: the mass-change breaker tripped (``hold`` = ``breaker``) or a rehire needs a human
+    to confirm it (``rehire``). IT approves or rescinds it through the HTTP API.
 
-    ``status_id`` is the ``{id}`` of the status route (the orchestration instance id);
-    ``api_base_url`` is the public base of the routes, e.g. ``https://func-hr.azurewebsites.net/api``.
+    ``status_id`` is the ``{id}`` of the status route (the orchestration instance id); ``reasons`` say why, in
+    words without personal data; ``api_base_url`` is the public base of the routes, e.g.
+    ``https://func-hr.azurewebsites.net/api``.
     """
 
     event_id: str
@@ -254,12 +259,38 @@ class HeldForApprovalContext:
     status_id: str
     effective_date: date | None
     held_at: datetime
-    terminations_in_window: int
-    breaker_limit: int
+    reasons: tuple[str, ...]
+    hold: Literal["breaker", "rehire"] = "breaker"
+    event_type: str = "termination"
+    breaker_limit: int | None = None
     api_base_url: str = "/api"
 
     def __post_init__(self) -> None:
         _require_aware(self.held_at, "held_at")
+
+
+@dataclass(frozen=True)
+class RehireNoticeContext:
+    """IT's copy of every rehire: which account came back, why it was held, who received the first credential.
+
+    ``credential_recipients`` are roles (``manager``, ``personal``, ``it``), ``manager_name`` the manager who
+    received it (the one on record for an existing account). No personal address or phone number.
+    """
+
+    event_id: str
+    employee_id: str
+    instance_id: str
+    user_principal_name: str
+    existing_account: bool
+    disabled_days: int | None
+    held_reasons: tuple[str, ...]
+    credential_method: str | None
+    credential_recipients: tuple[str, ...]
+    manager_name: str | None
+    completed_at: datetime
+
+    def __post_init__(self) -> None:
+        _require_aware(self.completed_at, "completed_at")
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -438,8 +469,13 @@ class Notifier:
         }
         return self._render("it_alert", None, variables, to=(self._it_address,), importance="high")
 
+    def render_rehire_notice(self, context: RehireNoticeContext) -> RenderedEmail:
+        """Every rehire, for IT: the account, the hold (if any) and who received its first credential."""
+        variables = _fields(context) | {"completed_at_utc": context.completed_at.astimezone(UTC)}
+        return self._render("rehire_notice", None, variables, to=(self._it_address,))
+
     def render_held_for_approval(self, context: HeldForApprovalContext) -> RenderedEmail:
-        """Mass-termination breaker hold, for IT, with the routes that approve or rescind the event."""
+        """A held event (breaker or rehire), for IT, with the routes that approve or rescind it."""
         event_route = f"{context.api_base_url.rstrip('/')}/hr-events/{quote(context.status_id, safe='')}"
         variables = _fields(context) | {
             "status_url": event_route,
@@ -522,8 +558,19 @@ def format_duration(minutes: int, language: str = _DEFAULT_LANGUAGE) -> str:
     return " ".join(parts) or f"0 {units[1][1]}"
 
 
+REDACTION_LIMIT = 2000
+"""Characters of free text an alert carries; a provisioning-log reason longer than this is cut (and marked)."""
+
+
 def redact_personal_data(text: str) -> str:
-    """Blank out email addresses and international phone numbers in free text (provisioning log reasons)."""
+    """Blank out email addresses and international phone numbers in free text (provisioning log reasons).
+
+    The text is cut to REDACTION_LIMIT characters first and the patterns only start at a token boundary, so the
+    work is linear in the (bounded) length whatever the input: a long run without separators can no longer make
+    the address pattern rescan it from every position.
+    """
+    if len(text) > REDACTION_LIMIT:
+        text = text[:REDACTION_LIMIT] + "…"
     return _EMBEDDED_PHONE.sub("[phone]", _EMBEDDED_EMAIL.sub("[email]", text))
 
 

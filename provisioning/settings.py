@@ -30,6 +30,7 @@ GraphAuth = Literal["managed_identity", "client_secret"]
 SyncWaitMode = Literal["poll", "fixed"]
 CredentialMethod = Literal["tap", "password", "none"]
 CredentialRecipient = Literal["manager", "personal", "both"]
+MailPermission = Literal["exchange_rbac", "graph"]
 GraphApiVersion = Literal["v1.0", "beta"]
 MappedWebhookAuth = Literal["none", "hmac", "token", "basic"]
 
@@ -61,6 +62,7 @@ _SCIM_URN = re.compile(r"^urn:[A-Za-z0-9][A-Za-z0-9-]{0,31}:[A-Za-z0-9()+,\-.:=@
 # Durable Functions (Azure Storage provider) task hub names: letters and digits, starting with a letter.
 _TASKHUB = re.compile(r"^[A-Za-z][A-Za-z0-9]{2,44}$")
 _LOCAL_TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$")
+_APP_ROLE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,248}$")
 _VENDOR_TOKEN = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 _VENDOR_FIELD = re.compile(r"^/?[A-Za-z0-9_.-]{1,64}(?:/[A-Za-z0-9_.-]{1,64}){0,4}$")
 # An HTTP header name (RFC 9110 token).
@@ -204,7 +206,50 @@ SETTINGS: tuple[SettingSpec, ...] = (
     _spec(
         "TERMINATION_BREAKER_LIMIT",
         "25",
-        "Terminations per rolling hour above which further terminations are held for approval.",
+        "Terminations and re-enables per rolling hour (counted when accepted and again when they run) above "
+        "which further ones are held for approval.",
+    ),
+    _spec(
+        "BREAKER_DAILY_LIMIT",
+        "50",
+        "Terminations and re-enables per effective date, and per rolling 24 hours when they run, above which "
+        "further ones are held for approval.",
+    ),
+    _spec(
+        "BREAKER_BATCH_LIMIT",
+        "25",
+        "Terminations and rehires in one batch above which the batch's further ones are held for approval.",
+    ),
+    _spec(
+        "REHIRE_HOLD_AFTER_DAYS",
+        "30",
+        "An explicit rehire of an account disabled longer than this many days (or since an unknown time) is "
+        "held for approval; 0 holds every rehire of an existing account. A hire that matches a disabled "
+        "account is always held.",
+    ),
+    _spec(
+        "PROTECTED_GROUP_IDS",
+        "",
+        "Comma-separated object ids of Entra groups whose direct or nested members are never re-enabled or "
+        "given a first credential by this app (accounts holding a directory role never are).",
+    ),
+    _spec(
+        "RETENTION_DAYS",
+        "30",
+        "Days a finished event's orchestration (input, history, status) is kept before the daily purge.",
+    ),
+    _spec(
+        "MAIL_PERMISSION",
+        "exchange_rbac",
+        "How sendMail is authorised: exchange_rbac (Exchange Online RBAC for Applications scoped to "
+        "MAIL_SENDER; the token carries no Mail.Send role) or graph (the tenant-wide Mail.Send permission, "
+        "checked by the preflight).",
+    ),
+    _spec(
+        "APPROVER_APP_ROLE",
+        "",
+        "App role a caller authenticated by App Service authentication (Entra ID) must hold to approve or "
+        "rescind an event without the HR signature; empty = approve and rescind need the HR signature too.",
     ),
     _spec(
         "SCIM_EXTENSION_URN",
@@ -529,6 +574,21 @@ def _suffix_pattern(value: str) -> str:
     return value
 
 
+def _guid_list(value: str) -> tuple[str, ...]:
+    ids = tuple(part.strip() for part in value.split(",") if part.strip())
+    bad = [index for index, item in enumerate(ids, 1) if not _GUID.match(item)]
+    if bad:
+        raise ValueError(f"entries {', '.join(map(str, bad))} are not object ids (GUIDs)")
+    return tuple(item.lower() for item in ids)
+
+
+def _app_role(value: str) -> str:
+    # App role values: no spaces, at most 249 characters (Entra's appRole.value rules).
+    if not _APP_ROLE.match(value):
+        raise ValueError(f"{value!r} is not an app role value (letters, digits and . _ - : without spaces)")
+    return value
+
+
 def _templates_dir(value: str) -> str:
     if not os.path.isdir(value):
         raise ValueError(f"{value!r} is not an existing folder")
@@ -609,6 +669,13 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "BULK_CALLS_PER_5S": _integer(1, BULK_CALLS_PER_5S_MAX),
     "BULK_DAILY_CALL_QUOTA": _integer(1),
     "TERMINATION_BREAKER_LIMIT": _integer(0),
+    "BREAKER_DAILY_LIMIT": _integer(0),
+    "BREAKER_BATCH_LIMIT": _integer(0),
+    "REHIRE_HOLD_AFTER_DAYS": _integer(0, 3650),
+    "PROTECTED_GROUP_IDS": _guid_list,
+    "RETENTION_DAYS": _integer(1, 3650),
+    "MAIL_PERMISSION": _choice("exchange_rbac", "graph"),
+    "APPROVER_APP_ROLE": _app_role,
     "SCIM_EXTENSION_URN": _scim_urn,
     "TRANSLITERATION": _choice("basic", "de"),
     "NAME_PATTERNS": _name_patterns,
@@ -688,6 +755,13 @@ class Settings:
     bulk_calls_per_5s: int
     bulk_daily_call_quota: int
     termination_breaker_limit: int
+    breaker_daily_limit: int
+    breaker_batch_limit: int
+    rehire_hold_after_days: int
+    protected_group_ids: tuple[str, ...] | None
+    retention_days: int
+    mail_permission: MailPermission
+    approver_app_role: str | None
     scim_extension_urn: str
     transliteration: Transliteration
     name_patterns: tuple[str, ...]

@@ -16,7 +16,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from emulators.entra import control, graph_authentication, graph_provisioning, graph_users, keyvault, login
+from emulators.entra import (
+    control,
+    directory_roles,
+    graph_authentication,
+    graph_provisioning,
+    graph_users,
+    keyvault,
+    login,
+)
 from emulators.entra.core import EmulatorCore
 from emulators.entra.responses import graph_error
 from emulators.entra.timeutil import iso, now
@@ -152,6 +160,7 @@ def build_app(core: EmulatorCore) -> ASGIApp:
     app = Starlette(
         routes=[
             *control.routes,
+            *directory_roles.routes,
             *graph_users.routes,
             *graph_authentication.routes,
             *graph_provisioning.routes,

@@ -20,6 +20,8 @@ DEFAULT_GRAPH_ROLES: tuple[str, ...] = (
     "AuditLog.Read.All",
     "User.Read.All",
     "UserAuthenticationMethod.ReadWrite.All",
+    "UserAuthMethod-TAP.ReadWrite.All",
+    "RoleManagement.Read.Directory",
     "User.ReadWrite.All",
     "User-PasswordProfile.ReadWrite.All",
     "Mail.Send",
@@ -43,6 +45,14 @@ def default_config() -> dict[str, Any]:
         "agentDelaySeconds": 1.0,
         "logDelaySeconds": 2.0,
         "syncDelaySeconds": 3.0,
+        # Connect sync polls AD for changes (uSNChanged) this often, then exports each change syncDelaySeconds later.
+        "syncIntervalSeconds": 0.25,
+        # The provisioning app's "default OU for new users" and Connect sync's scope; null = OU=Employees,<domain>.
+        "adTargetOu": None,
+        "syncScopeOu": None,
+        # cn of new users: "selectUniqueValue" (docs/deploy.md: displayName, else "displayName (employeeId)")
+        # or "displayName" (the gallery template's default: a second person with the same name fails).
+        "cnMapping": "selectUniqueValue",
         # bulkUpload limits, see emulators/entra/throttling.py for the documented figures.
         "rateLimit": {"callsPerWindow": 40, "windowSeconds": 5, "dailyCalls": 6000, "omitRetryAfter": False},
         "faults": {
@@ -113,9 +123,14 @@ def upgrade_persisted(config: dict[str, Any]) -> dict[str, Any]:
 
 
 def _validate(config: dict[str, Any]) -> None:
-    for key in ("agentDelaySeconds", "logDelaySeconds", "syncDelaySeconds"):
+    for key in ("agentDelaySeconds", "logDelaySeconds", "syncDelaySeconds", "syncIntervalSeconds"):
         if not isinstance(config[key], int | float) or config[key] < 0:
             raise ConfigError(f"{key} must be a number >= 0")
+    for key in ("adTargetOu", "syncScopeOu"):
+        if config[key] is not None and (not isinstance(config[key], str) or "=" not in config[key]):
+            raise ConfigError(f"{key} must be a distinguished name (e.g. OU=Employees,DC=contoso,DC=com) or null")
+    if config["cnMapping"] not in ("selectUniqueValue", "displayName"):
+        raise ConfigError("cnMapping must be 'selectUniqueValue' or 'displayName'")
     if not isinstance(config["agentOnline"], bool):
         raise ConfigError("agentOnline must be a boolean")
     faults = config["faults"]

@@ -7,6 +7,8 @@ import copy
 import uuid
 from typing import Any
 
+from emulators.entra.ad import TARGET_OU, UNSYNCED_CONTAINER, ActiveDirectory, DirectoryError, domain_dn
+from emulators.entra.ad.memory import MemoryDirectory
 from emulators.entra.config import (
     DEFAULT_CLIENT_ID,
     MANAGED_IDENTITY,
@@ -144,9 +146,11 @@ class EmulatorCore:
     """State plus the operations on it; every method expects the caller to hold ``state.lock``
     unless it says otherwise."""
 
-    def __init__(self, state: EmulatorState) -> None:
+    def __init__(self, state: EmulatorState, ad: ActiveDirectory | None = None) -> None:
         self.state = state
         self.faults = FaultInjector(state)
+        #: On-prem AD: the memory model unless a real directory (the samba backend) is given.
+        self.ad: ActiveDirectory = ad or MemoryDirectory(state, domain_dn(str(state.config["domain"])))
 
     # -- identity and tokens ------------------------------------------------------------------
     @property
@@ -180,37 +184,60 @@ class EmulatorCore:
     def reset(self) -> None:
         with self.state.lock:
             self.state.reset()
+            self.ad.reset()
             self.faults.reseed(self.state.config["faults"].get("seed"))
 
+    def ad_users(self) -> list[dict[str, Any]]:
+        """Every person in AD, read from the directory (empty while it cannot be reached)."""
+        try:
+            return self.ad.users()
+        except DirectoryError:
+            return []
+
     # -- directory objects ------------------------------------------------------------------
-    def new_ad_user(self, props: dict[str, Any]) -> dict[str, Any]:
-        """Create an AD user from Graph-named properties (seeding and the provisioning agent)."""
-        object_id = str(props.get("id") or uuid.uuid4())
-        upn = props.get("userPrincipalName")
-        sam = props.get("onPremisesSamAccountName") or (upn.split("@")[0][:20] if upn else None)
-        display = props.get("displayName") or " ".join(
-            part for part in (props.get("givenName"), props.get("surname")) if part
+    @property
+    def domain_dn(self) -> str:
+        return domain_dn(str(self.state.config["domain"]))
+
+    def target_ou(self) -> str:
+        """The provisioning app's default OU for new users."""
+        return str(self.state.config.get("adTargetOu") or f"{TARGET_OU},{self.domain_dn}")
+
+    def sync_scope(self) -> str:
+        """The OU Entra Connect synchronises (objects elsewhere stay AD-only)."""
+        return str(self.state.config.get("syncScopeOu") or f"{TARGET_OU},{self.domain_dn}")
+
+    def new_ad_user(self, props: dict[str, Any], container: str | None = None) -> dict[str, Any]:
+        """Create an AD user from Graph-named properties, as a domain admin would (seeding)."""
+        values = {key: value for key, value in props.items() if key not in ("manager", "distinguishedName")}
+        upn = values.get("userPrincipalName")
+        sam = values.get("onPremisesSamAccountName") or (upn.split("@")[0][:20] if upn else None)
+        if sam:
+            values["onPremisesSamAccountName"] = sam
+        display = values.get("displayName") or " ".join(
+            part for part in (values.get("givenName"), values.get("surname")) if part
         )
-        user: dict[str, Any] = {
-            "id": object_id,
-            "accountEnabled": True,
-            "proxyAddresses": [],
-            "createdDateTime": iso(now()),
-            **{key: value for key, value in props.items() if key != "id"},
-            "onPremisesSamAccountName": sam,
-            "displayName": display or sam,
-            "_seq": self.state.next_sequence(),
-        }
-        user["distinguishedName"] = self.distinguished_name(user)
-        self.state.ad.put(user)
+        values["displayName"] = display or sam
+        dn = props.get("distinguishedName")
+        if isinstance(dn, str) and "," in dn:
+            container = dn.split(",", 1)[1]
+        container = container or self.target_ou()
+        common_name = str(values["displayName"] or values.get("id") or "user")
+        try:
+            if self.ad.name_in_use(container, common_name):
+                # An admin naming a second "Maria Schmidt" in the same OU gives it a distinct cn.
+                common_name = f"{common_name} ({values.get('employeeId') or sam})"
+            user = self.ad.create(container, common_name, values, password=None, as_agent=False)
+            manager_id = props.get("manager")
+            if manager_id:
+                manager = self.ad.find_by_employee_id(str(manager_id))
+                if manager is None:
+                    raise ConfigError(f"manager {manager_id} is not in AD; seed the manager first")
+                user = self.ad.set_manager(user, manager, as_agent=False)
+        except DirectoryError as error:
+            raise ConfigError(f"AD refused the user: {error.code}: {error.reason}") from error
         self.state.mark_dirty()
         return user
-
-    def distinguished_name(self, user: dict[str, Any]) -> str:
-        domain_parts = ",".join(f"DC={part}" for part in str(self.state.config["domain"]).split("."))
-        common_name = str(user.get("displayName") or user.get("onPremisesSamAccountName") or user["id"])
-        escaped = "".join("\\" + char if char in ',+"\\<>;=' else char for char in common_name)
-        return f"CN={escaped},OU=Users,{domain_parts}"
 
     def new_entra_user(self, props: dict[str, Any]) -> dict[str, Any]:
         """Create a cloud-only Entra user (seeding)."""
@@ -240,7 +267,8 @@ class EmulatorCore:
             raise ConfigError(f"unknown user properties: {sorted(unknown)}")
         with self.state.lock:
             if where == "ad":
-                return {"adUser": public_user(self.new_ad_user(props))}
+                unsynced = f"{UNSYNCED_CONTAINER},{self.domain_dn}"
+                return {"adUser": public_user(self.new_ad_user(props, container=unsynced))}
             if where == "entra":
                 return {"entraUser": public_user(self.new_entra_user(props))}
             if where == "synced":
@@ -256,7 +284,7 @@ class EmulatorCore:
         primary ``SMTP:`` proxy address as Exchange would stamp it.
         """
         anchor = immutable_id(ad_user["id"])
-        existing_id = ad_user.get("_entraId")
+        existing_id = self.state.sync_joins.get(ad_user["id"])
         existing = self.state.entra.get(existing_id) if existing_id else None
         values = {key: ad_user.get(key) for key in SYNCED_PROPERTIES}
         proxies = list(ad_user.get("proxyAddresses") or [])
@@ -281,7 +309,7 @@ class EmulatorCore:
         if existing is None:
             existing = self._soft_match(values)
             if existing is not None:
-                ad_user["_entraId"] = existing["id"]
+                self.state.sync_joins[ad_user["id"]] = existing["id"]
         if existing is None:
             self._quarantine_duplicate_upn(values)
             entra_user = {
@@ -292,8 +320,15 @@ class EmulatorCore:
                 **values,
             }
             self.state.entra.put(entra_user)
-            ad_user["_entraId"] = entra_user["id"]
+            self.state.sync_joins[str(ad_user["id"])] = str(entra_user["id"])
         else:
+            changed = {
+                key: value
+                for key, value in values.items()
+                if key != "onPremisesLastSyncDateTime" and existing.get(key) != value
+            }
+            if not changed:
+                return existing  # nothing to export: Connect sync leaves an unchanged object alone
             entra_user = self.state.entra.update(existing["id"], values)
         self.state.mark_dirty()
         return entra_user
@@ -322,7 +357,7 @@ class EmulatorCore:
         with self.state.lock:
             return copy.deepcopy(
                 {
-                    "adUsers": [public_user(user) for user in self.state.ad],
+                    "adUsers": [public_user(user) for user in self.ad_users()],
                     "entraUsers": [public_user(user) for user in self.state.entra],
                     "outbox": self.state.outbox,
                     "bulkRequests": [public_user(request) for request in self.state.bulk_requests],

@@ -1,43 +1,38 @@
 """The asynchronous provisioning pipeline for API-driven provisioning to on-premises AD.
 
-staged bulk request --(agent delay, agent online, job Active)--> provisioning agent writes AD
---(log delay)--> provisioning log entries become visible --(sync delay)--> Entra Connect sync
-makes the user visible in Graph. A worker thread calls :meth:`ProvisioningPipeline.tick`.
+staged bulk request --(agent delay, agent online, job Active)--> provisioning agent writes AD (the ``memory`` or
+``samba`` backend, :mod:`emulators.entra.ad`) --(log delay)--> provisioning log entries become visible; Entra
+Connect sync polls AD for changes by uSNChanged every ``syncIntervalSeconds`` in its scope OU and exports each
+change ``syncDelaySeconds`` after it saw it. A worker thread calls :meth:`ProvisioningPipeline.tick`.
 
-Conflict error codes written to the logs (the real codes for AD targets are undocumented):
-``ActiveDirectoryUserPrincipalNameConflict`` and ``ActiveDirectorySamAccountNameConflict``.
+The agent behaves like Microsoft's: matching by employeeID, users created in the configured OU with a cn from the
+displayName, sAMAccountName and mailNickname written on create only, ``active`` to userAccountControl, the manager
+as the manager's DN once it exists, and a sAMAccountName over 20 characters refused before anything is sent.
+Whatever AD refuses becomes a failure entry (codes in :mod:`emulators.entra.ad.errors`).
 """
 
 from __future__ import annotations
 
+import logging
 import random
 import uuid
 from typing import Any
 
+from emulators.entra.ad import errors
+from emulators.entra.ad.base import is_within
+from emulators.entra.ad.errors import DirectoryError
 from emulators.entra.config import DEFAULT_TENANT_ID
 from emulators.entra.core import EmulatorCore
 from emulators.entra.scim_mapping import MappedUser, flatten, map_scim_user
 from emulators.entra.timeutil import iso, now
 
-UPN_CONFLICT = "ActiveDirectoryUserPrincipalNameConflict"
-SAM_CONFLICT = "ActiveDirectorySamAccountNameConflict"
-INVALID_SYNTAX = "HybridSynchronizationActiveDirectoryInvalidParameter"
-MISSING_ANCHOR = "SourceAnchorMissing"
 SOURCE_IDENTITY_TYPE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
 APP_DISPLAY_NAME = "API-driven provisioning to on-premises Active Directory"
-
-_REASONS = {
-    UPN_CONFLICT: "The value of userPrincipalName '{value}' is already used by another object in Active Directory.",
-    SAM_CONFLICT: "The value of sAMAccountName '{value}' is already used by another object in Active Directory.",
-}
-
-
-class _Failure(Exception):
-    def __init__(self, code: str, reason: str, details: dict[str, str] | None = None) -> None:
-        super().__init__(code)
-        self.code = code
-        self.reason = reason
-        self.details = details or {}
+#: cn is limited to 64 characters (ub-common-name).
+CN_MAX = 64
+#: Graph properties the default mapping writes on create only.
+CREATE_ONLY = ("onPremisesSamAccountName", "mailNickname")
+log = logging.getLogger(__name__)
 
 
 def _step(name: str, kind: str, status: str, description: str, details: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -54,33 +49,61 @@ class ProvisioningPipeline:
     def __init__(self, core: EmulatorCore) -> None:
         self.core = core
         self.state = core.state
+        self.ad = core.ad
+        self._next_sync_poll = 0.0
 
     def tick(self) -> None:
-        """Advance every stage whose delay has passed."""
+        """Advance every stage whose delay has passed; a failing stage is logged and retried next tick."""
         with self.state.lock:
             self.state.worker_ticks += 1
             at = now()
-            config = self.state.config
-            if config["agentOnline"]:
-                due = at - float(config["agentDelaySeconds"])
-                staged = [
-                    request
-                    for request in self.state.bulk_requests
-                    if request["status"] == "staged"
-                    and request["_receivedAt"] <= due
-                    and self._job_active(request["jobId"])
-                ]
-                if staged or self.state.pending_references:
-                    cycle_id = str(uuid.uuid4())
-                    for request in staged:
-                        self._process_request(request, cycle_id, at)
-                    self._resolve_references(at)
-            for ad_id, sync_at in list(self.state.pending_sync.items()):
-                if sync_at <= at:
-                    del self.state.pending_sync[ad_id]
-                    ad_user = self.state.ad.get(ad_id)
-                    if ad_user is not None:
-                        self.core.sync_to_entra(ad_user)
+            try:
+                self._run_agent(at)
+                self._run_connect_sync(at)
+            except Exception:  # the worker must outlive any one bad cycle (e.g. the DC going away)
+                log.exception("provisioning pipeline tick failed")
+
+    def _run_agent(self, at: float) -> None:
+        config = self.state.config
+        if not config["agentOnline"]:
+            return
+        due = at - float(config["agentDelaySeconds"])
+        staged = [
+            request
+            for request in self.state.bulk_requests
+            if request["status"] == "staged" and request["_receivedAt"] <= due and self._job_active(request["jobId"])
+        ]
+        if staged or self.state.pending_references:
+            cycle_id = str(uuid.uuid4())
+            for request in staged:
+                self._process_request(request, cycle_id, at)
+            self._resolve_references(at)
+
+    def _run_connect_sync(self, at: float) -> None:
+        """Entra Connect: a delta import of AD (uSNChanged above the last cycle's) in scope, then exports."""
+        scope = self.core.sync_scope()
+        if at >= self._next_sync_poll:
+            self._next_sync_poll = at + float(self.state.config["syncIntervalSeconds"])
+            try:
+                changed, usn = self.ad.changed_since(self.state.sync_usn, scope)
+            except DirectoryError:
+                changed, usn = [], self.state.sync_usn  # DC unreachable: the next cycle tries again
+            delay = float(self.state.config["syncDelaySeconds"])
+            for user in changed:
+                self.state.pending_sync.setdefault(user["id"], at + delay)
+            if usn != self.state.sync_usn:
+                self.state.sync_usn = usn
+                self.state.mark_dirty()
+        for ad_id, sync_at in list(self.state.pending_sync.items()):
+            if sync_at > at:
+                continue
+            try:
+                ad_user = self.ad.get(ad_id)
+            except DirectoryError:
+                continue
+            del self.state.pending_sync[ad_id]
+            if ad_user is not None and is_within(str(ad_user.get("distinguishedName", "")), scope):
+                self.core.sync_to_entra(ad_user)
 
     def _job_active(self, job_id: str) -> bool:
         job = self.state.jobs.get(job_id)
@@ -96,7 +119,6 @@ class ProvisioningPipeline:
 
     def _process_operation(self, request: dict[str, Any], data: dict[str, Any], cycle_id: str, at: float) -> None:
         mapped = map_scim_user(data)
-        change_id = str(uuid.uuid4())
         external_id = mapped.external_id or ""
         steps = [
             _step(
@@ -114,36 +136,21 @@ class ProvisioningPipeline:
                 {"Active in the source system": str(mapped.properties["accountEnabled"])},
             ),
         ]
-        existing = self.state.ad.find_one("employeeId", external_id) if external_id else None
-        action = "create" if existing is None else "update"
-        if existing is None:
-            steps.append(
-                _step(
-                    "EntrySynchronizationAdd",
-                    "matching",
-                    "success",
-                    f"User '{external_id}' will be created in Active Directory (no matching User was found)",
-                )
-            )
-        else:
-            steps.append(
-                _step(
-                    "EntryImport",
-                    "matching",
-                    "success",
-                    f"Retrieved User '{external_id}' from Active Directory",
-                    {"DistinguishedName": existing.get("distinguishedName", "")},
-                )
-            )
         entry_base = {
             "request": request,
             "external_id": external_id,
             "cycle_id": cycle_id,
-            "change_id": change_id,
+            "change_id": str(uuid.uuid4()),
         }
+        existing: dict[str, Any] | None = None
+        action = "create"
         try:
+            existing = self.ad.find_by_employee_id(external_id) if external_id else None
+            action = "create" if existing is None else "update"
+            steps.append(self._matching_step(external_id, existing))
             ad_user, modified, action = self._export(existing, mapped, action)
-        except _Failure as failure:
+            self._apply_manager(ad_user, mapped, entry_base, steps, modified)
+        except DirectoryError as failure:
             steps.append(
                 _step(
                     "EntryExportAdd" if action == "create" else "EntryExportUpdate",
@@ -164,41 +171,6 @@ class ProvisioningPipeline:
                 error=failure,
             )
             return
-        if mapped.manager_employee_id and ad_user.get("manager") != mapped.manager_employee_id:
-            if self.state.ad.find_one("employeeId", mapped.manager_employee_id) is None:
-                steps.append(
-                    _step(
-                        "EntrySynchronizationSkip",
-                        "processing",
-                        "skipped",
-                        f"The manager reference '{mapped.manager_employee_id}' could not be resolved; it will be "
-                        "set once the referenced User exists",
-                        {
-                            "SkipReason": "UnableToResolveReferenceAttributeValue",
-                            "ReferenceAttribute": "manager",
-                        },
-                    )
-                )
-                self.state.pending_references.append(
-                    {
-                        "adId": ad_user["id"],
-                        "managerEmployeeId": mapped.manager_employee_id,
-                        "changeId": change_id,
-                        "cycleId": cycle_id,
-                        "jobId": request["jobId"],
-                        "servicePrincipalId": request["servicePrincipalId"],
-                        "externalId": external_id,
-                    }
-                )
-            else:
-                modified.append(
-                    {
-                        "displayName": "manager",
-                        "oldValue": ad_user.get("manager"),
-                        "newValue": mapped.manager_employee_id,
-                    }
-                )
-                self.state.ad.update(ad_user["id"], {"manager": mapped.manager_employee_id})
         steps.append(
             _step(
                 "EntryExportAdd" if action == "create" else "EntryExportUpdate",
@@ -211,78 +183,134 @@ class ProvisioningPipeline:
                 },
             )
         )
-        self._schedule_sync(ad_user["id"], at)
         self._log(entry_base, at, action=action, status="success", steps=steps, modified=modified, target=ad_user)
+
+    @staticmethod
+    def _matching_step(external_id: str, existing: dict[str, Any] | None) -> dict[str, Any]:
+        if existing is None:
+            return _step(
+                "EntrySynchronizationAdd",
+                "matching",
+                "success",
+                f"User '{external_id}' will be created in Active Directory (no matching User was found)",
+            )
+        return _step(
+            "EntryImport",
+            "matching",
+            "success",
+            f"Retrieved User '{external_id}' from Active Directory",
+            {"DistinguishedName": existing.get("distinguishedName", "")},
+        )
+
+    def _apply_manager(
+        self,
+        ad_user: dict[str, Any],
+        mapped: MappedUser,
+        entry_base: dict[str, Any],
+        steps: list[dict[str, Any]],
+        modified: list[dict[str, Any]],
+    ) -> None:
+        """Set ``manager`` to the manager's DN, or defer it (a skipped step) until the manager exists in AD."""
+        wanted = mapped.manager_employee_id
+        if not wanted or ad_user.get("manager") == wanted:
+            return
+        manager = self.ad.find_by_employee_id(wanted)
+        if manager is None:
+            steps.append(
+                _step(
+                    "EntrySynchronizationSkip",
+                    "processing",
+                    "skipped",
+                    f"The manager reference '{wanted}' could not be resolved; it will be set once the referenced "
+                    "User exists",
+                    {"SkipReason": "UnableToResolveReferenceAttributeValue", "ReferenceAttribute": "manager"},
+                )
+            )
+            request = entry_base["request"]
+            self.state.pending_references.append(
+                {
+                    "adId": ad_user["id"],
+                    "managerEmployeeId": wanted,
+                    "changeId": entry_base["change_id"],
+                    "cycleId": entry_base["cycle_id"],
+                    "jobId": request["jobId"],
+                    "servicePrincipalId": request["servicePrincipalId"],
+                    "externalId": entry_base["external_id"],
+                }
+            )
+            return
+        modified.append({"displayName": "manager", "oldValue": ad_user.get("manager"), "newValue": wanted})
+        self.ad.set_manager(ad_user, manager, as_agent=True)
 
     def _export(
         self, existing: dict[str, Any] | None, mapped: MappedUser, action: str
     ) -> tuple[dict[str, Any], list[dict[str, Any]], str]:
-        """Write to AD; returns (user, modifiedProperties, provisioningAction) or raises _Failure."""
+        """Write to AD; returns (user, modifiedProperties, provisioningAction) or raises DirectoryError."""
         if mapped.external_id is None:
-            raise _Failure(MISSING_ANCHOR, "The record has no externalId, the attribute used for matching.")
+            raise DirectoryError(errors.MISSING_ANCHOR, "The record has no externalId, the matching attribute.")
         configured = self.state.config["adErrors"].get(mapped.external_id)
         if configured:
-            raise _Failure(str(configured), f"Active Directory returned {configured} for this object.")
-        if mapped.empty_attributes:
-            raise _Failure(
-                INVALID_SYNTAX,
-                "InvalidAttributeSyntax-LdapErr: DSID-0C090CA3, comment: Error in attribute conversion operation, "
-                f"data 0, v3839 (empty value for {', '.join(mapped.empty_attributes)})",
-            )
+            raise DirectoryError(str(configured), f"Active Directory returned {configured} for this object.")
         props = dict(mapped.properties)
-        own_id = existing["id"] if existing is not None else None
-        self._check_unique("userPrincipalName", props.get("userPrincipalName"), own_id, UPN_CONFLICT)
         if existing is None:
-            props.setdefault("onPremisesSamAccountName", self._derive_sam(props, mapped.external_id))
-            self._check_unique("onPremisesSamAccountName", props["onPremisesSamAccountName"], None, SAM_CONFLICT)
-            user = self.core.new_ad_user(props)
+            sam = str(props.get("onPremisesSamAccountName") or self._derive_sam(props, mapped.external_id))
+            if len(sam) > errors.SAM_ACCOUNT_NAME_MAX:
+                raise errors.sam_too_long(sam)  # Windows AD would refuse it; Samba would not, so the agent does
+            props["onPremisesSamAccountName"] = sam
+            props.setdefault("mailNickname", sam)
+            container = self.core.target_ou()
+            common_name = self._common_name(container, props, mapped.external_id)
+            user = self.ad.create(container, common_name, props, password=None, as_agent=True)
             modified = [
                 {"displayName": key, "oldValue": None, "newValue": value}
                 for key, value in props.items()
                 if not isinstance(value, list)
             ]
             return user, modified, "create"
-        # sAMAccountName and mailNickname are set on creation only, like the default mapping's flow.
-        props.pop("onPremisesSamAccountName", None)
-        props.pop("mailNickname", None)
+        for key in CREATE_ONLY:
+            props.pop(key, None)
         changes = {key: value for key, value in props.items() if existing.get(key) != value}
         modified = [
             {"displayName": key, "oldValue": existing.get(key), "newValue": value} for key, value in changes.items()
         ]
-        if "displayName" in changes:
-            changes["distinguishedName"] = self.core.distinguished_name({**existing, **changes})
         was_enabled = bool(existing.get("accountEnabled"))
-        user = self.state.ad.update(existing["id"], changes)
+        user = self.ad.update(existing, changes) if changes else existing
         self.state.mark_dirty()
         if was_enabled and not props["accountEnabled"]:
             return user, modified, "disable"
         return user, modified, "update"
 
-    def _derive_sam(self, props: dict[str, Any], external_id: str) -> str:
+    def _common_name(self, container: str, props: dict[str, Any], external_id: str) -> str:
+        """cn = displayName; with cnMapping selectUniqueValue, "displayName (employeeId)" when that is taken."""
+        display = str(props.get("displayName") or props["onPremisesSamAccountName"])[:CN_MAX]
+        if self.state.config["cnMapping"] != "selectUniqueValue" or not self.ad.name_in_use(container, display):
+            return display
+        suffix = f" ({external_id})"
+        return display[: CN_MAX - len(suffix)] + suffix
+
+    @staticmethod
+    def _derive_sam(props: dict[str, Any], external_id: str) -> str:
         upn = props.get("userPrincipalName")
         base = upn.split("@")[0] if isinstance(upn, str) and upn else external_id
-        return base[:20]
-
-    def _check_unique(self, prop: str, value: Any, own_id: str | None, code: str) -> None:
-        if not isinstance(value, str) or not value:
-            return
-        for other in self.state.ad.find(prop, value):
-            if other["id"] != own_id:
-                raise _Failure(code, _REASONS[code].format(value=value), {"ConflictingAttribute": prop})
+        return base[: errors.SAM_ACCOUNT_NAME_MAX]
 
     def _resolve_references(self, at: float) -> None:
         """Set managers that now exist in AD; log an update sharing the original changeId."""
         still_pending = []
         for pending in self.state.pending_references:
-            ad_user = self.state.ad.get(pending["adId"])
-            manager = self.state.ad.find_one("employeeId", pending["managerEmployeeId"])
-            if ad_user is None:
+            try:
+                ad_user = self.ad.get(pending["adId"])
+                manager = self.ad.find_by_employee_id(pending["managerEmployeeId"])
+                if ad_user is None:
+                    continue
+                if manager is None:
+                    still_pending.append(pending)
+                    continue
+                old = ad_user.get("manager")
+                self.ad.set_manager(ad_user, manager, as_agent=True)
+            except DirectoryError:
+                still_pending.append(pending)  # the next cycle tries again
                 continue
-            if manager is None:
-                still_pending.append(pending)
-                continue
-            old = ad_user.get("manager")
-            self.state.ad.update(ad_user["id"], {"manager": pending["managerEmployeeId"]})
             steps = [
                 _step(
                     "EntryExportUpdate",
@@ -302,15 +330,10 @@ class ProvisioningPipeline:
                 "change_id": pending["changeId"],
             }
             modified = [{"displayName": "manager", "oldValue": old, "newValue": pending["managerEmployeeId"]}]
-            self._schedule_sync(ad_user["id"], at)
             self._log(entry_base, at, action="update", status="success", steps=steps, modified=modified, target=ad_user)
         if len(still_pending) != len(self.state.pending_references):
             self.state.pending_references = still_pending
             self.state.mark_dirty()
-
-    def _schedule_sync(self, ad_id: str, at: float) -> None:
-        due = at + float(self.state.config["syncDelaySeconds"])
-        self.state.pending_sync[ad_id] = min(self.state.pending_sync.get(ad_id, due), due)
 
     # -- the provisioning log ---------------------------------------------------------------------
     def _log(
@@ -323,7 +346,7 @@ class ProvisioningPipeline:
         steps: list[dict[str, Any]],
         modified: list[dict[str, Any]],
         target: dict[str, Any] | None,
-        error: _Failure | None = None,
+        error: DirectoryError | None = None,
     ) -> None:
         request = base["request"]
         tenant = str(self.state.config.get("tenantId", DEFAULT_TENANT_ID))

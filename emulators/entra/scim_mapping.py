@@ -99,7 +99,8 @@ def map_scim_user(data: dict[str, Any]) -> MappedUser:
         if value is None:
             continue  # null attributes do not flow (no null-flow configured)
         if value == "":
-            empty.append(source)
+            empty.append(source)  # flows as-is: AD refuses it (InvalidAttributeSyntax ... v3839), as documented
+            props[target] = ""
             continue
         props[target] = value
     if "mailNickname" not in props and isinstance(props.get("onPremisesSamAccountName"), str):

@@ -13,6 +13,7 @@ from typing import Any
 
 import uvicorn
 
+from emulators.entra.ad import ActiveDirectory
 from emulators.entra.app import build_app
 from emulators.entra.certs import CertificateFiles, ensure_certificates
 from emulators.entra.core import EmulatorCore
@@ -46,8 +47,10 @@ class EmulatorServer:
         port: int = 0,
         proxy_port: int = 0,
         config: dict[str, Any] | None = None,
+        ad: ActiveDirectory | None = None,
     ) -> None:
         self.state_dir = Path(state_dir)
+        self._ad = ad
         self._requested = (port, proxy_port)
         self._base_config = config
         self.port = 0
@@ -65,7 +68,7 @@ class EmulatorServer:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         self.certificates = ensure_certificates(self.state_dir)
         state = EmulatorState(self.state_dir, base_config=self._base_config)
-        self.core = EmulatorCore(state)
+        self.core = EmulatorCore(state, self._ad)
         app_socket = _bind(self._requested[0])
         proxy_socket = _bind(self._requested[1])
         self.port = app_socket.getsockname()[1]

@@ -18,6 +18,7 @@ from typing import Any
 
 from emulators.entra.config import default_config, merge_config, upgrade_persisted
 from emulators.entra.directory import UserDirectory
+from emulators.entra.memberships import Memberships
 
 STATE_FILE = "state.json"
 MAX_CALLS_KEPT = 50_000
@@ -42,6 +43,8 @@ class EmulatorState:
         self.config: dict[str, Any] = copy.deepcopy(self.base_config)
         self.ad = UserDirectory()
         self.entra = UserDirectory()
+        #: Groups, directory role assignments and PIM eligibilities (emulators/entra/memberships.py).
+        self.memberships = Memberships()
         self.outbox: list[dict[str, Any]] = []
         self.bulk_requests: list[dict[str, Any]] = []
         self.logs: list[dict[str, Any]] = []
@@ -51,6 +54,9 @@ class EmulatorState:
         self.jobs: dict[str, dict[str, Any]] = {}
         #: AD object id -> when Entra Connect sync will next export it.
         self.pending_sync: dict[str, float] = {}
+        #: Connect sync: the highest uSNChanged exported so far, and AD object id -> Entra object id (its joins).
+        self.sync_usn = 0
+        self.sync_joins: dict[str, str] = {}
         #: Users created without their manager: {"adId", "managerEmployeeId", "changeId", ...}.
         self.pending_references: list[dict[str, Any]] = []
         self.bulk_call_times: deque[float] = deque()
@@ -97,8 +103,11 @@ class EmulatorState:
             "secrets": self.secrets,
             "jobs": self.jobs,
             "pendingSync": self.pending_sync,
+            "syncUsn": self.sync_usn,
+            "syncJoins": self.sync_joins,
             "pendingReferences": self.pending_references,
             "bulkCallTimes": list(self.daily_call_times),
+            "memberships": self.memberships.dump(),
         }
 
     def flush(self, force: bool = False) -> None:
@@ -132,5 +141,8 @@ class EmulatorState:
         self.secrets = data.get("secrets", {})
         self.jobs = data.get("jobs", {})
         self.pending_sync = data.get("pendingSync", {})
+        self.sync_usn = int(data.get("syncUsn", 0))
+        self.sync_joins = data.get("syncJoins", {})
         self.pending_references = data.get("pendingReferences", [])
         self.daily_call_times.extend(data.get("bulkCallTimes", []))
+        self.memberships.load(data.get("memberships", {}))

@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 from azure.identity import ClientSecretCredential
 
+from emulators.entra.ad import ActiveDirectory
 from emulators.entra.config import DEFAULT_CLIENT_ID
 from emulators.entra.server import EmulatorServer
 
@@ -92,6 +93,22 @@ class EntraControl:
         response.raise_for_status()
         return str(response.json()["version"])
 
+    def seed_group(self, members: list[str], **props: Any) -> dict[str, Any]:
+        """A security group with these member object ids (users or groups); returns it with its id."""
+        response = self._http.post("/_emulator/groups", json={"members": members, **props})
+        response.raise_for_status()
+        result: dict[str, Any] = response.json()
+        return result
+
+    def assign_role(self, principal_id: str, role: str, *, eligible: bool = False, scope: str = "/") -> None:
+        """An Entra role (built-in name) assigned to a user or role-assignable group, active or PIM-eligible."""
+        payload = {"principalId": principal_id, "role": role, "eligible": eligible, "directoryScopeId": scope}
+        self._http.post("/_emulator/roleAssignments", json=payload).raise_for_status()
+
+    def set_pim_licensed(self, licensed: bool) -> None:
+        """False emulates a tenant without Entra ID P2 or Governance (no Privileged Identity Management)."""
+        self._http.put("/_emulator/roleManagement", json={"pimLicensed": licensed}).raise_for_status()
+
     def reset(self) -> None:
         self._http.post("/_emulator/reset").raise_for_status()
 
@@ -119,8 +136,10 @@ class EntraEmulator:
         port: int = 0,
         proxy_port: int = 0,
         config: dict[str, Any] | None = None,
+        ad: ActiveDirectory | None = None,
     ) -> None:
-        self._server = EmulatorServer(Path(state_dir), port=port, proxy_port=proxy_port, config=config)
+        """``ad``: a real directory for the provisioning agent (the samba backend); None keeps AD in memory."""
+        self._server = EmulatorServer(Path(state_dir), port=port, proxy_port=proxy_port, config=config, ad=ad)
         self._control: EntraControl | None = None
 
     def start(self) -> EntraEmulator:

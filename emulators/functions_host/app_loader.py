@@ -42,6 +42,19 @@ class ActivityFunction:
 
 
 @dataclass
+class TimerFunction:
+    """A timer-triggered function. This host never fires it by schedule (the app's clock may be virtual or
+    scaled); it runs when invoked through the admin API, as `POST /admin/functions/{name}` does in Azure."""
+
+    name: str
+    schedule: str
+    user_function: Callable[..., Any]
+    trigger_param: str
+    is_async: bool
+    client_param: str | None = None
+
+
+@dataclass
 class LoadedApp:
     """The discovered functions plus the app's host.json settings."""
 
@@ -52,6 +65,7 @@ class LoadedApp:
     orchestrators: dict[str, Callable[[Any], str]] = field(default_factory=dict)
     activities: dict[str, ActivityFunction] = field(default_factory=dict)
     entities: dict[str, Callable[[Any], str]] = field(default_factory=dict)
+    timers: dict[str, TimerFunction] = field(default_factory=dict)
 
     @property
     def durable_settings(self) -> dict[str, Any]:
@@ -204,6 +218,18 @@ def _register(loaded: LoadedApp, function: Any) -> None:
                 client_param=client,
                 is_async=inspect.iscoroutinefunction(user_function),
             )
+        )
+    elif trigger_type == "timerTrigger":
+        unsupported = [b["type"] for b in bindings if b["type"] not in ("timerTrigger", "durableClient")]
+        if unsupported:
+            raise ValueError(f"function '{name}' uses binding types this host does not emulate: {unsupported}")
+        loaded.timers[name] = TimerFunction(
+            name=name,
+            schedule=str(next(b for b in bindings if b["type"] == "timerTrigger").get("schedule", "")),
+            user_function=user_function,
+            trigger_param=trigger.name,
+            is_async=inspect.iscoroutinefunction(user_function),
+            client_param=next((b["name"] for b in bindings if b["type"] == "durableClient"), None),
         )
     else:
         raise ValueError(f"function '{name}' has trigger type '{trigger_type}', which this host does not run")

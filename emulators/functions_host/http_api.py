@@ -19,6 +19,7 @@ from typing import Any
 from urllib.parse import quote
 
 import azure.functions as func
+from azure.functions.timer import TimerRequest
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -78,7 +79,10 @@ class HttpFrontEnd:
             ("/entities/{name}", api.entities, None),
             ("/entities/{name}/{key}", api.entities, None),
         ]
-        routes = [Route("/admin/host/status", self._host_status, methods=["GET"])]
+        routes = [
+            Route("/admin/host/status", self._host_status, methods=["GET"]),
+            Route("/admin/functions/{name}", self._invoke_function, methods=["POST"]),
+        ]
         for base, public in ((WEBHOOK_PREFIX, True), (RPC_PREFIX, False)):
             routes += [
                 Route(f"{base}{path}", self._wrap(handler, public, allowed), methods=every)
@@ -152,7 +156,30 @@ class HttpFrontEnd:
 
     def _function_names(self) -> list[str]:
         app = self.app
-        return sorted([f.name for f in app.http] + list(app.orchestrators) + list(app.activities) + list(app.entities))
+        names = [f.name for f in app.http] + list(app.orchestrators) + list(app.activities) + list(app.entities)
+        return sorted(names + list(app.timers))
+
+    async def _invoke_function(self, request: Request) -> Response:
+        """Run a non-HTTP function now (Azure: `POST /admin/functions/{name}` with the master key). Timer
+        functions only; answers 202 once the run has finished, 500 when it raised."""
+        if not _same(self._presented_key(request), self.keys.master_key):
+            return Response(status_code=401)
+        timer = self.app.timers.get(request.path_params["name"])
+        if timer is None:
+            return Response(status_code=404)
+        kwargs: dict[str, Any] = {timer.trigger_param: TimerRequest(past_due=False)}
+        if timer.client_param:
+            kwargs[timer.client_param] = self.client_binding()
+        try:
+            if timer.is_async:
+                await asyncio.wrap_future(self.runner.submit(timer.user_function(**kwargs)))
+            else:
+                await run_in_threadpool(timer.user_function, **kwargs)
+        except Exception:
+            log.exception("Executed 'Functions.%s' (Failed)", timer.name)
+            return Response(status_code=500)
+        log.info("Executed 'Functions.%s' (Succeeded)", timer.name)
+        return Response(status_code=202)
 
     async def _app_route(self, request: Request) -> Response:
         found = self.app.find_route(request.path_params["path"], request.method)

@@ -7,8 +7,10 @@
 //     -p managedIdentityPrincipalId=<MANAGED_IDENTITY_PRINCIPAL_ID output of infra/main.bicep>
 //
 // Roles are looked up by name on the tenant's Microsoft Graph service principal, so no tenant-specific
-// id is hard-coded. credentialMethod and revokeSessions take the same values as the app settings
-// CREDENTIAL_METHOD and REVOKE_SESSIONS: grant exactly what the configured options need.
+// id is hard-coded. credentialMethod, revokeSessions and mailPermission take the same values as the app
+// settings CREDENTIAL_METHOD, REVOKE_SESSIONS and MAIL_PERMISSION: grant exactly what the configured options
+// need, each the narrowest permission that does the job (docs/security.md explains each one). The preflight
+// (provisioning/credentials.py REQUIRED_GRAPH_ROLES) checks the same list; tests/infra keeps them equal.
 
 extension microsoftGraphV1
 
@@ -30,8 +32,12 @@ param credentialMethod string = 'tap'
 @description('REVOKE_SESSIONS: true or 1 when leavers\' sign-in sessions are revoked.')
 param revokeSessions string = 'true'
 
-@description('True when Mail.Send is granted per mailbox through Exchange Online RBAC for Applications instead (see docs/deploy.md): the tenant-wide Entra grant would otherwise add to it and allow every mailbox.')
-param mailSendViaExchangeRbac bool = false
+@description('MAIL_PERMISSION: exchange_rbac (default: Mail.Send for the sender mailbox only, granted in Exchange Online RBAC for Applications, see docs/deploy.md; nothing is granted here, since a tenant-wide grant would add to it and allow every mailbox) or graph (the tenant-wide Mail.Send).')
+@allowed([
+  'exchange_rbac'
+  'graph'
+])
+param mailPermission string = 'exchange_rbac'
 
 @description('Further Graph application permissions to grant, by name (e.g. Synchronization.Read.All).')
 param additionalAppRoles string[] = []
@@ -39,24 +45,28 @@ param additionalAppRoles string[] = []
 // Microsoft Graph's application id is the same in every tenant.
 var microsoftGraphAppId = '00000003-0000-0000-c000-000000000000'
 
-// Needed whatever the options: bulk upload, provisioning logs, user and manager lookups.
+// Needed whatever the options: bulk upload, provisioning logs, user and manager lookups, and reading role
+// assignments and PIM eligibilities so that no administrator is ever re-enabled or given a pass.
 var baseAppRoles = [
   'SynchronizationData-User.Upload'
   'AuditLog.Read.All'
   'User.Read.All'
+  'RoleManagement.Read.Directory'
 ]
-var mailAppRoles = mailSendViaExchangeRbac
-  ? []
-  : [
+var mailAppRoles = mailPermission == 'graph'
+  ? [
       'Mail.Send'
     ]
+  : []
 var credentialAppRoles = {
+  // The Temporary Access Pass permission alone, not UserAuthenticationMethod.ReadWrite.All (every method).
   tap: [
-    'UserAuthenticationMethod.ReadWrite.All'
+    'UserAuthMethod-TAP.ReadWrite.All'
   ]
-  // App-only password resets also need the User Administrator directory role (see docs/deploy.md).
+  // Only the password profile, not User.ReadWrite.All; also needs the User Administrator directory role
+  // (see docs/deploy.md).
   password: [
-    'User.ReadWrite.All'
+    'User-PasswordProfile.ReadWrite.All'
   ]
   none: []
 }

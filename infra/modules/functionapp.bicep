@@ -62,12 +62,25 @@ param instanceMemoryMB int = 2048
 @maxValue(1000)
 param maximumInstanceCount int = 100
 
+@description('Comma-separated public IPv4 addresses or CIDR ranges of the HR system (and operators) allowed to call the app; empty = any address (the function key and the request signature still apply).')
+param allowedIpRanges string = ''
+
+@description('Client id of an Entra app registration for App Service authentication (bearer tokens for approvers); empty = off.')
+param authClientId string = ''
+
+@description('True when the app is reached only through its private endpoint: public network access is switched off.')
+param privateEndpointOnly bool = false
+
+@description('Largest request body the Functions host accepts, in bytes; larger bodies are refused before the app reads them.')
+param maxRequestBodyBytes int = 2097152
+
 @description('Always-ready instances for the durable trigger group (Flex docs recommend 1 for Durable apps; 0 = scale to zero).')
 @minValue(0)
 @maxValue(20)
 param durableAlwaysReadyInstances int = 1
 
 var useDurableTaskScheduler = !empty(durableTaskSchedulerEndpoint)
+var allowedRanges = filter(map(split(allowedIpRanges, ','), range => trim(range)), range => !empty(range))
 
 // Empty product settings are dropped: the app treats unset and empty alike and applies its default.
 var productSettings = toObject(filter(items(appSettings), setting => !empty(setting.value)), setting => setting.key, setting => setting.value)
@@ -79,6 +92,8 @@ var hostSettings = {
   APPLICATIONINSIGHTS_CONNECTION_STRING: appInsights.properties.ConnectionString
   // Local auth is off on the component, so telemetry must be Entra-authenticated as the identity.
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'ClientId=${identityClientId};Authorization=AAD'
+  // The host refuses bodies above this before the worker copies them (the app's own limit is 1 MiB).
+  FUNCTIONS_REQUEST_BODY_SIZE_LIMIT: string(maxRequestBodyBytes)
 }
 
 // host.json selects the Azure Storage backend; these host.json overrides switch it to the scheduler.
@@ -131,11 +146,24 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
     // Without this, @Microsoft.KeyVault(...) references would be resolved with a system identity the app lacks.
     keyVaultReferenceIdentity: identityResourceId
     virtualNetworkSubnetId: empty(virtualNetworkSubnetId) ? null : virtualNetworkSubnetId
+    publicNetworkAccess: privateEndpointOnly ? 'Disabled' : 'Enabled'
     siteConfig: {
       alwaysOn: false
       minTlsVersion: '1.2'
       ftpsState: 'Disabled'
       http20Enabled: true
+      // Only the HR system's egress addresses reach the app when they are given; deployments go through the
+      // scm site, which keeps its own (Entra-only, basic auth off) access.
+      ipSecurityRestrictions: [
+        for (range, i) in allowedRanges: {
+          name: 'hr-system-${i}'
+          action: 'Allow'
+          priority: 100 + i
+          ipAddress: contains(range, '/') ? range : '${range}/32'
+        }
+      ]
+      ipSecurityRestrictionsDefaultAction: empty(allowedRanges) ? 'Allow' : 'Deny'
+      scmIpSecurityRestrictionsUseMain: false
     }
     functionAppConfig: {
       deployment: {
@@ -170,6 +198,43 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
   resource appSettingsConfig 'config' = {
     name: 'appsettings'
     properties: union(productSettings, durableTaskSchedulerSettings, hostSettings)
+  }
+
+  // App Service authentication for approvers: bearer tokens for the app registration are validated by the
+  // platform, which then injects X-MS-CLIENT-PRINCIPAL (and strips it from incoming requests). Anonymous calls
+  // still reach the app, where the function key and the HR signature apply; the app requires the role named by
+  // APPROVER_APP_ROLE of a signed-in caller who approves or rescinds without the signature.
+  resource authSettings 'config' = if (!empty(authClientId)) {
+    name: 'authsettingsV2'
+    properties: {
+      platform: {
+        enabled: true
+      }
+      globalValidation: {
+        requireAuthentication: false
+        unauthenticatedClientAction: 'AllowAnonymous'
+      }
+      identityProviders: {
+        azureActiveDirectory: {
+          enabled: true
+          registration: {
+            clientId: authClientId
+            openIdIssuer: '${environment().authentication.loginEndpoint}${tenant().tenantId}/v2.0'
+          }
+          validation: {
+            allowedAudiences: [
+              'api://${authClientId}'
+              authClientId
+            ]
+          }
+        }
+      }
+      login: {
+        tokenStore: {
+          enabled: false
+        }
+      }
+    }
   }
 
   // Deployment uses Entra tokens; publishing with basic-auth credentials stays off.

@@ -18,6 +18,13 @@ param privateNetworking bool = false
 @description('Public IPv4 addresses or CIDR ranges (e.g. an operator\'s egress) allowed while privateNetworking is on.')
 param allowedIpRanges string[] = []
 
+@description('Name of the HR request-signing secret to store; empty = store none (signing off, or managed by hand).')
+param signingSecretName string = ''
+
+@secure()
+@description('Value of the HR request-signing secret (azd generates it once and reads it back from the vault); empty = leave the vault as it is.')
+param signingSecretValue string = ''
+
 @description('Days a deleted vault or secret stays recoverable.')
 @minValue(7)
 @maxValue(90)
@@ -43,6 +50,17 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
       bypass: 'AzureServices'
       ipRules: [for range in allowedIpRanges: { value: range }]
     }
+  }
+}
+
+// The HR system's signing secret: written only when a value is given, so a deployment without one never
+// overwrites a secret the operator rotated by hand.
+resource signingSecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(signingSecretName) && !empty(signingSecretValue)) {
+  parent: vault
+  name: empty(signingSecretName) ? 'unused' : signingSecretName
+  properties: {
+    value: signingSecretValue
+    contentType: 'HMAC-SHA256 key for X-HR-Signature (docs/security.md)'
   }
 }
 

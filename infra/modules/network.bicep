@@ -210,4 +210,5 @@ resource vaultZoneGroup 'Microsoft.Network/privateEndpoints/privateDnsZoneGroups
 }
 
 output appSubnetId string = '${vnet.id}/subnets/${appSubnetName}'
+output privateEndpointSubnetId string = '${vnet.id}/subnets/${privateEndpointSubnetName}'
 output virtualNetworkId string = vnet.id

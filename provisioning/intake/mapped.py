@@ -31,7 +31,7 @@ import azure.functions as func
 from provisioning import runtime
 from provisioning.credentials import SecretUnavailable
 from provisioning.events import EventValidationError, FieldError, HrEvent
-from provisioning.http_api import Problem, _body, _invalid, _json, _json_response, _settings, _status_url, start_event
+from provisioning.http_api import _body, _invalid, _json, _json_response, _settings, _status_url, start_event
 from provisioning.intake.mapping import (
     MappedDocument,
     Mapping,
@@ -40,6 +40,7 @@ from provisioning.intake.mapping import (
     TooManyRecords,
     load_configured,
 )
+from provisioning.problems import Problem
 from provisioning.settings import Settings
 from provisioning.telemetry import log_event
 

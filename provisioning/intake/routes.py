@@ -21,10 +21,12 @@ import azure.functions as func
 
 from provisioning import runtime
 from provisioning.credentials import SecretUnavailable
-from provisioning.events import MAX_BODY_BYTES, PROBLEM_CONTENT_TYPE, JsonBodyError, loads_strict, problem_details
+from provisioning.events import PROBLEM_CONTENT_TYPE, JsonBodyError, loads_strict, problem_details
 from provisioning.intake import hibob
 from provisioning.intake.notifications import IntakeProblem, Notification
 from provisioning.intake.registry import connector
+from provisioning.problems import Problem
+from provisioning.request_auth import read_body
 from provisioning.settings import Settings, SettingsError
 from provisioning.telemetry import log_event
 from provisioning.workflows import contracts as c
@@ -140,10 +142,10 @@ async def _secret(name: str | None) -> str:
 
 
 def _body(req: func.HttpRequest) -> bytes:
-    body = req.get_body() or b""
-    if len(body) > MAX_BODY_BYTES:
-        raise IntakeProblem(413, "Body too large", f"The request body exceeds {MAX_BODY_BYTES} bytes.")
-    return body
+    try:
+        return read_body(req)  # an over-long declared body is refused before it is read
+    except Problem as too_large:
+        raise IntakeProblem(too_large.status, too_large.title, too_large.detail) from None
 
 
 def _require_json(req: func.HttpRequest) -> None:

@@ -33,6 +33,7 @@ def hr_batch(context: df.DurableOrchestrationContext) -> Step:
         when = effective_instant(job["event"], options, zone)
         # Only events that upload now join the batch's bulk requests; scheduled ones upload on their own day.
         job["group"] = batch["batchId"] if when is None or when <= now else None
+        job["batch"] = batch["batchId"]  # every event counts against the breaker's per-batch cap
         immediate += job["group"] is not None
     context.set_custom_status({"stage": "starting", "events": len(jobs), "immediate": immediate})
     if immediate:

@@ -14,14 +14,16 @@ from typing import Any, Final
 HR_EVENT: Final = "hr_event"
 HR_BATCH: Final = "hr_batch"
 BULK_UPLOADER: Final = "bulk_uploader"
+SIGNATURE_GUARD: Final = "signature_guard"
 HRIS_NOTIFICATION: Final = "hris_notification"
 
 # Activities
 PREFLIGHT: Final = "preflight"
 RESOLVE_PERSON: Final = "resolve_person"
 RESOLVE_MANAGER: Final = "resolve_manager"
-FIND_FREE_NAMES: Final = "find_free_names"
-BUILD_RECORD: Final = "build_scim_record"
+NAME_CANDIDATES: Final = "name_candidates"
+CHECK_NAME_IN_USE: Final = "check_name_in_use"
+CHECK_ACCOUNT_PROTECTION: Final = "check_account_protection"
 UPLOAD_BULK_REQUEST: Final = "upload_bulk_request"
 DELIVER_UPLOAD_RESULT: Final = "deliver_upload_result"
 START_BULK_UPLOADER: Final = "start_bulk_uploader"
@@ -39,7 +41,8 @@ GET_INSTANCE_STATE: Final = "get_instance_state"
 # Entities
 NAME_RESERVATION: Final = "name_reservation"
 EMPLOYEE_WATERMARK: Final = "employee_watermark"
-TERMINATION_BREAKER: Final = "termination_breaker"
+CHANGE_BREAKER: Final = "change_breaker"
+ACCOUNT_LIFECYCLE: Final = "account_lifecycle"
 BULK_UPLOAD_QUEUE: Final = "bulk_upload_queue"
 EMPLOYEE_RECORD: Final = "employee_record"
 SINGLETON_KEY: Final = "default"
@@ -52,15 +55,23 @@ EVENT_PENDING_HIRE_CHANGED: Final = "pending-hire-changed"
 """Raised into a waiting hire when an amendment or a withdrawal was queued for it in its employee record."""
 
 
-def rescind_event(stage: str) -> str:
-    """The rescind event for a waiting stage; each stage has its own name (see steps.wait_for_events)."""
-    return f"{EVENT_RESCIND_PREFIX}{stage}"
+def rescind_event(stage: str, hold: int | None = None) -> str:
+    """The rescind event for a waiting stage; each stage has its own name (see steps.wait_for_events), and each
+    hold after a run's first has its own too, since a waiter left open by an earlier hold would take the event."""
+    suffix = f"-{hold}" if hold and hold > 1 else ""
+    return f"{EVENT_RESCIND_PREFIX}{stage}{suffix}"
+
+
+def approve_event(hold: int | None = None) -> str:
+    """The approve event for a run's `hold`-th hold (the first keeps the plain name)."""
+    return f"{EVENT_APPROVE}-{hold}" if hold and hold > 1 else EVENT_APPROVE
 
 
 # Instance ids
 EVENT_INSTANCE_PREFIX: Final = "hr-"
 BATCH_INSTANCE_PREFIX: Final = "batch-"
 UPLOADER_INSTANCE_PREFIX: Final = "bulk-uploader-"
+SIGNATURE_INSTANCE_PREFIX: Final = "sig-"
 
 # Stages shown in custom status (docs/design.md, "Stages and status"), in the order a hire passes through them.
 STAGES: Final = (
@@ -107,6 +118,9 @@ class WorkflowOptions:
     termination_local_time: str = "18:00"
     revoke_sessions: bool = True
     termination_breaker_limit: int = 25
+    breaker_daily_limit: int = 50
+    breaker_batch_limit: int = 25
+    rehire_hold_after_days: int = 30
     default_time_zone: str = "UTC"
     name_conflict_retries: int = 3
     poll_initial_seconds: int = 30

@@ -8,33 +8,30 @@ decides, waits and records.
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+import copy
+from datetime import date, datetime
 from typing import Any
 
 import azure.durable_functions as df
 
 from provisioning import schedule
 from provisioning.workflows import contracts as c
-from provisioning.workflows import lifecycle, pending_hire
+from provisioning.workflows import holds, lifecycle, pending_hire
 from provisioning.workflows.blueprint import bp
 from provisioning.workflows.employee_record import record_id
-from provisioning.workflows.plan import decide_action, effective_instant, scim_record
+from provisioning.workflows.names import mark_taken, next_name_after_conflict, release_reservations, reserve_names
+from provisioning.workflows.plan import decide_action, effective_instant, record_spec
 from provisioning.workflows.progress import Progress
+from provisioning.workflows.provisioning_outcome import upload_and_await
 from provisioning.workflows.steps import (
     QUEUE,
     Step,
     call_retrying,
-    cancel_timer,
-    poll_delays,
-    release_reservations,
-    reserve_names,
-    upload_record,
     wait_for_events,
 )
 from provisioning.workflows.time_zone import settle_zone
 
 WATERMARK = c.EMPLOYEE_WATERMARK
-BREAKER = df.EntityId(c.TERMINATION_BREAKER, c.SINGLETON_KEY)
 
 
 class EventRun:
@@ -47,12 +44,24 @@ class EventRun:
         self.event: dict[str, Any] = payload["event"]
         self.options = c.WorkflowOptions.from_dict(payload.get("options"))
         self.group: str | None = payload.get("group")
+        self.batch: str | None = payload.get("batch") or self.group
+        self.input_event: dict[str, Any] = copy.deepcopy(payload["event"])
+        """The event as this execution was started with; the upload reads it from the instance input instead of
+        copying it, unless amendments (pending_hire) changed `event` since."""
         self.employee: dict[str, Any] = self.event["employee"]
         self.employee_id: str = self.employee["employeeId"]
         self.progress = Progress(context, self.event)
         self.warnings: list[str] = list(payload.get("warnings") or [])
         self.reserved: list[str] = []
+        self.names_used = False
         self.enqueued = False
+        self.approved: set[str] = set(payload.get("approved") or [])
+        """Holds IT approved in this run (`breaker`, `rehire`): an approved kind is not held again."""
+        self.holds: int = int(payload.get("holds") or 0)
+        self.held_reasons: list[str] = list(payload.get("heldReasons") or [])
+        self.counted_at_submission = bool(payload.get("countedAtSubmission"))
+        """The breaker counted this event on arrival (in this execution or one before it continued as new)."""
+        self.rehire_facts: dict[str, Any] = {}
         self.settled_log_ids: list[str] = []
         """Provisioning-log entries already acted on (a conflict), so a re-upload is judged by its own entry."""
         self.timings: dict[str, str] = {
@@ -70,6 +79,10 @@ class EventRun:
             "amendedBy": self.amended_by,
             "warnings": self.warnings,
             "acceptedAt": self.timings["acceptedAt"],
+            "countedAtSubmission": self.counted_at_submission,
+            "approved": sorted(self.approved),
+            "holds": self.holds,
+            "heldReasons": self.held_reasons,
         }
 
     def use_zone(self, choice: dict[str, str]) -> None:
@@ -86,6 +99,30 @@ class EventRun:
 
     def mark(self, name: str) -> None:
         self.timings[name] = self.now().isoformat()
+
+    def event_ids(self) -> dict[str, Any]:
+        """The event's identifiers for notifications: never a name, address or phone number."""
+        return {
+            "eventId": self.event["eventId"],
+            "type": self.event["type"],
+            "employeeId": self.employee_id,
+            "effectiveDate": self.event.get("effectiveDate") or self.now().date().isoformat(),
+        }
+
+    def spec(
+        self,
+        names: dict[str, Any] | None,
+        person: dict[str, Any] | None,
+        *,
+        active: bool,
+        ids_only: bool = False,
+        previous_mail: str | None = None,
+    ) -> dict[str, Any]:
+        """What the upload needs to build this event's record (see plan.record_spec)."""
+        changed = self.event if self.event != self.input_event else None
+        return record_spec(
+            names=names, person=person, active=active, event=changed, ids_only=ids_only, previous_mail=previous_mail
+        )
 
 
 @bp.orchestration_trigger(context_name="context", orchestration=c.HR_EVENT)
@@ -116,8 +153,12 @@ def hr_event(context: df.DurableOrchestrationContext) -> Step:
 
 
 def _let_go(run: EventRun) -> None:
-    """Release this event's name reservations, its place in a batch, and (a hire) its place as the pending hire."""
-    release_reservations(run.context, run.reserved)
+    """Release this event's name reservations (or keep them as taken once provisioned) and, if it never queued a
+    record, its place in a batch."""
+    if run.names_used:
+        mark_taken(run.context, run.reserved, "provisioned")
+    else:
+        release_reservations(run.context, run.reserved)
     if run.group and not run.enqueued:
         run.context.signal_entity(QUEUE, "leave", {"group": run.group})
     if run.event["type"] in ("hire", "rehire"):
@@ -130,15 +171,10 @@ def _run(run: EventRun) -> Step:
     # 1. The employee's zone: from the event, its country, an earlier event, the account, or the default.
     run.use_zone((yield from settle_zone(context, event, run.options.default_time_zone)))
 
-    # 2. A hire still waiting for its start is amended or withdrawn rather than raced (pending_hire).
-    if event["type"] in ("hire", "rehire"):
-        early = yield from pending_hire.before_start(run)
-    else:
-        early = yield from pending_hire.settle_with_pending_hire(run)
+    # 2. On arrival: a pending hire amended or withdrawn, the breaker's first count, a hire's wait for its start.
+    early = yield from _on_arrival(run)
     if early is not None:
-        if early[0] == pending_hire.CONTINUED:
-            return None
-        return _finish(run, early[0], **early[1])
+        return None if early[0] == pending_hire.CONTINUED else _finish(run, early[0], **early[1])
 
     # 3. Schedule: wait, rescindably, for the moment the event takes effect (a hire waited in step 2).
     when = effective_instant(event, run.options, run.zone)
@@ -148,28 +184,10 @@ def _run(run: EventRun) -> Step:
         if name is not None:
             return _finish(run, "cancelled")
 
-    # 4. Mass-termination breaker: a burst of leavers waits for a human.
-    if event["type"] == "termination":
-        admitted = yield context.call_entity(
-            BREAKER,
-            "admit",
-            {
-                "instanceId": context.instance_id,
-                "at": run.now().isoformat(),
-                "limit": run.options.termination_breaker_limit,
-            },
-        )
-        if admitted != "admitted":
-            run.progress.enter("held", detail="mass-termination breaker: approve or rescind")
-            yield call_retrying(
-                context,
-                c.SEND_NOTIFICATION,
-                {"kind": "held_for_approval", "instanceId": context.instance_id, "event": _event_ids(run)},
-            )
-            name, _ = yield from wait_for_events(context, None, (c.EVENT_APPROVE, c.rescind_event("held")))
-            context.signal_entity(BREAKER, "release", context.instance_id)
-            if name != c.EVENT_APPROVE:
-                return _finish(run, "cancelled")
+    # 4. Mass-change breaker, counted again when the change runs: a burst of leavers (or of leaves, or returns)
+    # waits for a human. A rehire is counted again in holds.rehire_checks, once it is known to re-enable an account.
+    if event["type"] in holds.COUNTED_AT_EXECUTION and not (yield from holds.admit_change(run, "execution")):
+        return _finish(run, "cancelled")
 
     # 5. Ordering: an event older than one already applied for this employee must not overwrite it.
     watermark = df.EntityId(WATERMARK, run.employee_id)
@@ -186,10 +204,42 @@ def _run(run: EventRun) -> Step:
     if action != event["type"]:
         run.progress.retype(action)
 
+    if action == "rehire" and not (yield from holds.rehire_checks(run, person or {})):
+        return _finish(run, "cancelled")
     result = yield from _act(run, action, person or {})
 
+    _record_lifecycle(run, action)
     yield context.call_entity(watermark, "apply", {"occurredAt": event.get("occurredAt"), "eventId": event["eventId"]})
     return result
+
+
+def _on_arrival(run: EventRun) -> Step:
+    """What happens before an event's scheduled wait; returns a pending_hire Early outcome, or None to go on.
+
+    An update or termination for a hire still waiting for its start amends or withdraws it (pending_hire); a
+    withdrawal writes nothing, so it is settled before the breaker counts anything. A hire or rehire waits for its
+    start amendably, or amends the pending hire it repeats. Disables and re-enables are counted by the breaker in
+    between (`_count_on_arrival`).
+    """
+    kind = run.event["type"]
+    if kind in ("hire", "rehire"):
+        counts = kind in holds.COUNTED_AT_SUBMISSION and not run.counted_at_submission
+        return (yield from pending_hire.before_start(run, (lambda: _count_on_arrival(run)) if counts else None))
+    early = yield from pending_hire.settle_with_pending_hire(run)
+    if early is not None:
+        return early
+    return (yield from _count_on_arrival(run))
+
+
+def _count_on_arrival(run: EventRun) -> Step:
+    """The mass-change breaker's first count, once per event: a rehire that continued as new after its start date
+    moved was counted by its first execution. Returns an Early `cancelled` when IT rescinded the held event."""
+    if run.event["type"] not in holds.COUNTED_AT_SUBMISSION or run.counted_at_submission:
+        return None
+    run.counted_at_submission = True
+    if (yield from holds.admit_change(run, "submission")):
+        return None
+    return "cancelled", {}
 
 
 def _act(run: EventRun, action: str, person: dict[str, Any]) -> Step:
@@ -210,6 +260,21 @@ def _act(run: EventRun, action: str, person: dict[str, Any]) -> Step:
     return result
 
 
+def _record_lifecycle(run: EventRun, action: str) -> None:
+    """Remember when this app disabled the account (a later rehire is held when that is long ago or unknown).
+
+    Only a termination counts as disabled here: an account disabled for a leave of absence comes back with a return
+    from leave, and a rehire of it (which should not happen) is held as one of an account disabled at a time this
+    app does not know.
+    """
+    account = df.EntityId(c.ACCOUNT_LIFECYCLE, run.employee_id)
+    if action == "termination":
+        payload = {"at": run.now().isoformat(), "eventId": run.event["eventId"]}
+        run.context.signal_entity(account, "disabled", payload)
+    elif action in ("rehire", "rehire-new"):
+        run.context.signal_entity(account, "enabled", {"at": run.now().isoformat()})
+
+
 # -- hire --------------------------------------------------------------------------------------------------------
 
 
@@ -223,63 +288,88 @@ def _provision_new_account(run: EventRun) -> Step:
     yield from _preflight(run)
 
     while True:
-        record = scim_record(run.event, run.options, names=names, existing=None, active=True)
-        outcome = yield from _upload_and_await(run, record, expect_user=True)
+        outcome = yield from upload_and_await(run, run.spec(names, None, active=True), expect_user=True)
         if outcome["status"] != "conflict":
             break
         names = yield from next_name_after_conflict(run, outcome, names, tried, run.employee)
 
-    return (yield from _welcome(run, outcome["user"], manager, names["samAccountName"]))
-
-
-def next_name_after_conflict(
-    run: EventRun,
-    outcome: dict[str, Any],
-    names: dict[str, Any],
-    tried: list[str],
-    naming_input: dict[str, Any],
-    *,
-    owner_id: str | None = None,
-) -> Step:
-    """AD reported the name taken: reserve the next candidate, or fail once NAME_CONFLICT_RETRIES are spent."""
-    if run.progress.attempt > run.options.name_conflict_retries:
-        raise c.WorkflowFailed(
-            "NameConflictsExhausted",
-            f"Active Directory reported a name conflict {run.progress.attempt} times "
-            f"(last: {outcome.get('errorCode')}).",
+    run.names_used = True
+    # The provisioning service creates an account it does not find by employeeId; an "update" means the record
+    # matched an account that already existed in AD (invisible to Graph until synced): not a new account, so its
+    # first credential goes to IT, never to an address or manager taken from the event.
+    matched_existing = (outcome.get("log") or {}).get("action") not in (None, "create")
+    if matched_existing:
+        run.rehire_facts["existingAccount"] = True
+        run.warnings.append(
+            "the record matched an account that already existed in Active Directory; its first credential went to IT"
         )
-    run.warnings.append(f"{names['userPrincipalName']} is taken in Active Directory; trying the next name")
-    tried.append(names["userPrincipalName"])
-    release_reservations(run.context, run.reserved)
-    run.progress.attempt += 1
-    names, run.reserved, name_warnings = yield from reserve_names(
-        run.context, run.progress, naming_input, tried, owner_id=owner_id
+    recipients = "it" if matched_existing else "new"
+    tell_it = run.event["type"] == "rehire" or matched_existing
+    return (
+        yield from _welcome(
+            run, outcome["user"], manager, names["samAccountName"], recipients=recipients, tell_it=tell_it
+        )
     )
-    run.warnings.extend(name_warnings)
-    return names
 
 
 # -- rehire -----------------------------------------------------------------------------------------------------
 
 
 def _reactivate(run: EventRun, person: dict[str, Any]) -> Step:
-    """Rehire of a disabled account: keep its UPN and mail, enable it with the new record."""
-    manager = yield from _resolve_manager(run)
+    """Rehire of a disabled account: keep its UPN and mail, enable it with the new record.
+
+    The pass and the welcome go to the manager recorded on the account in Entra before this event changed
+    anything (IT when there is none): a manager or address named by the event is never trusted with a credential
+    for an account that already exists.
+    """
+    manager = yield from _recorded_manager(run, person)
     yield from _preflight(run)
     run.progress.enter("uploading", user_principal_name=person.get("userPrincipalName"))
     names = _existing_names(person)
-    record = scim_record(run.event, run.options, names=names, existing=person, active=True)
-    outcome = yield from _upload_and_await(run, record, expect_user=True, require_enabled=True)
+    spec = run.spec(names, person, active=True)
+    outcome = yield from upload_and_await(run, spec, expect_user=True, require_enabled=True)
     if outcome["status"] == "conflict":
         raise c.WorkflowFailed("NameConflict", str(outcome.get("reason") or "Active Directory reported a conflict."))
-    return (yield from _welcome(run, outcome["user"], manager, person.get("onPremisesSamAccountName")))
+    sam = person.get("onPremisesSamAccountName")
+    return (yield from _welcome(run, outcome["user"], manager, sam, recipients="existing", tell_it=True))
 
 
-def _welcome(run: EventRun, user: dict[str, Any], manager: dict[str, Any] | None, sam: str | None) -> Step:
-    """The end of a hire or rehire: first credential, the account's details, the welcome email, the output."""
-    credential = yield from _first_credential(run, user, manager)
+def _recorded_manager(run: EventRun, person: dict[str, Any]) -> Step:
+    """The enabled manager Entra had on record for the account before this event, or None (then IT)."""
+    manager_id = person.get("managerEmployeeId")
+    if not manager_id or manager_id == run.employee_id:
+        run.warnings.append("the account has no manager on record in Entra; its first credential goes to IT")
+        return None
+    manager: dict[str, Any] | None = yield call_retrying(
+        run.context, c.RESOLVE_MANAGER, {"managerEmployeeId": manager_id}
+    )
+    if not manager or manager.get("accountEnabled") is False:
+        run.warnings.append(f"manager {manager_id} on record is not an enabled account; the credential goes to IT")
+        return None
+    return manager
+
+
+def _welcome(
+    run: EventRun,
+    user: dict[str, Any],
+    manager: dict[str, Any] | None,
+    sam: str | None,
+    *,
+    recipients: str,
+    tell_it: bool = False,
+) -> Step:
+    """The end of a hire or rehire: first credential, the account's details, the welcome email, the output.
+
+    `recipients` says who may receive the first credential: `new` (an account this event created: the
+    CREDENTIAL_RECIPIENT choice, including the personal address), `existing` (only the manager on record) or
+    `it`. `tell_it` sends IT the rehire notice (every rehire is visible to IT).
+    """
+    credential = yield from _first_credential(run, user, manager, recipients)
     details = yield from _details(run, user)
     notified = yield from _notify(run, "welcome", details, manager)
+    if tell_it:
+        yield from holds.tell_it_about_rehire(run, details, credential, manager)
+        notified.append("it")
     return _finish(
         run,
         "provisioned",
@@ -308,14 +398,8 @@ def _update(run: EventRun, person: dict[str, Any]) -> Step:
         renamed = yield from lifecycle.rename(run, person)
     if renamed is None:
         run.progress.enter("uploading", user_principal_name=person.get("userPrincipalName"))
-        record = scim_record(
-            run.event,
-            run.options,
-            names=_existing_names(person),
-            existing=person,
-            active=bool(person.get("accountEnabled", True)),
-        )
-        yield from _upload_and_await(run, record, expect_user=False)
+        spec = run.spec(_existing_names(person), person, active=bool(person.get("accountEnabled", True)))
+        yield from upload_and_await(run, spec, expect_user=False)
     notified: list[str] = []
     if manager_changed:
         notified = yield from _notify(run, "manager_changed", person, manager)
@@ -341,8 +425,7 @@ def _terminate(run: EventRun, person: dict[str, Any]) -> Step:
     """Leaver: disable with the full record (never delete), revoke sessions, tell the manager and IT."""
     yield from _preflight(run)
     run.progress.enter("uploading", user_principal_name=person.get("userPrincipalName"))
-    record = scim_record(run.event, run.options, names=_existing_names(person), existing=person, active=False)
-    yield from _upload_and_await(run, record, expect_user=False)
+    yield from upload_and_await(run, run.spec(_existing_names(person), person, active=False), expect_user=False)
     revoked = False
     if run.options.revoke_sessions and person.get("id"):
         yield call_retrying(run.context, c.REVOKE_SESSIONS, {"userId": person["id"]})
@@ -388,100 +471,12 @@ def _preflight(run: EventRun) -> Step:
     return facts
 
 
-def _upload_and_await(
-    run: EventRun, record: dict[str, Any], *, expect_user: bool, require_enabled: bool = False
-) -> Step:
-    """Upload, then watch the provisioning logs (and, for accounts that must sign in, Entra) until settled.
+def _first_credential(run: EventRun, user: dict[str, Any], manager: dict[str, Any] | None, recipients: str) -> Step:
+    """Issue the first sign-in credential; the pass is created and emailed inside one activity, never returned.
 
-    The provisioning outcome and the Entra Connect sync race one durable deadline timer started at the upload
-    (SYNC_TIMEOUT_MINUTES). In `fixed` mode the seed workflow's behaviour is reproduced: wait out the deadline,
-    then look once. Returns `{"status": "success"|"conflict", "user"?, ...}` or raises WorkflowFailed.
+    The activity refuses accounts that hold or can activate a role or are in a protected group (defence in depth:
+    the check runs again right before the pass is created) and reports recipients as roles, not addresses.
     """
-    context, options = run.context, run.options
-    run.progress.enter("uploading")
-    run.enqueued = True
-    upload = yield from upload_record(context, record, run.group)
-    run.mark("uploadedAt")
-    submitted_at: str = upload["submittedAt"]
-    deadline_at = run.now() + timedelta(minutes=options.sync_timeout_minutes)
-    deadline = context.create_timer(deadline_at)
-    check_input = {
-        "employeeId": run.employee_id,
-        "submittedAt": submitted_at,
-        "expectUser": expect_user,
-        "requireEnabled": require_enabled,
-        "expectedActive": record.get("active"),
-        "ignoreLogIds": list(run.settled_log_ids),
-    }
-    run.progress.enter("awaiting-provisioning")
-    seen_log: dict[str, Any] | None = None
-    if options.sync_wait_mode == "fixed":
-        yield deadline
-        check = yield call_retrying(context, c.CHECK_PROVISIONING, check_input)
-        return _settle(run, check, seen_log=check.get("log"), deadline_passed=True)
-
-    for delay in poll_delays(options.poll_initial_seconds, options.poll_max_seconds):
-        poll = context.create_timer(min(run.now() + delay, deadline_at))
-        winner = yield context.task_any([poll, deadline])
-        if winner is deadline:
-            check = yield call_retrying(context, c.CHECK_PROVISIONING, check_input)
-            return _settle(run, check, seen_log=seen_log or check.get("log"), deadline_passed=True)
-        poll_check: dict[str, Any] = yield call_retrying(context, c.CHECK_PROVISIONING, check_input)
-        seen_log = poll_check.get("log") or seen_log
-        settled = _settle(run, poll_check, seen_log=seen_log, deadline_passed=False)
-        if settled is not None:
-            cancel_timer(deadline)
-            return settled
-        if seen_log and seen_log.get("status") in ("success", "skipped") and run.progress.stage != "awaiting-sync":
-            run.mark("provisionedAt")
-            run.progress.enter("awaiting-sync")
-    raise AssertionError("unreachable: poll_delays never ends")  # pragma: no cover
-
-
-def _settle(
-    run: EventRun, check: dict[str, Any], *, seen_log: dict[str, Any] | None, deadline_passed: bool
-) -> dict[str, Any] | None:
-    """Turn one provisioning check into a decision: done, retry with another name, fail, or keep waiting."""
-    log = check.get("log") or {}
-    status = log.get("status")
-    if status == "failure":
-        if log.get("conflict"):
-            if log.get("id"):
-                run.settled_log_ids.append(str(log["id"]))
-            return {"status": "conflict", "errorCode": log.get("errorCode"), "reason": log.get("reason")}
-        raise c.WorkflowFailed(
-            str(log.get("errorCode") or "ProvisioningFailed"),
-            str(log.get("reason") or "The provisioning service reported a failure for this record."),
-        )
-    if status == "skipped" and log.get("reasonCode") == "UnableToResolveReferenceAttributeValue":
-        warning = "the provisioning service could not resolve the manager yet; it links the manager later"
-        if warning not in run.warnings:
-            run.warnings.append(warning)
-    if check.get("user") is not None:
-        run.mark("syncedAt")
-        if check.get("syncWarning") and check["syncWarning"] not in run.warnings:
-            run.warnings.append(check["syncWarning"])
-        return {"status": "success", "user": check["user"], "log": log}
-    if not check.get("expectUser", True) and status in ("success", "skipped"):
-        return {"status": "success", "user": None, "log": log}
-    if not deadline_passed:
-        return None
-    minutes = run.options.sync_timeout_minutes
-    if not seen_log:
-        raise c.WorkflowFailed(
-            "SyncDeadlineNoProvisioningLog",
-            f"No provisioning log entry for this record within {minutes} minutes: the provisioning agent is "
-            "offline, or the provisioning job is paused or in quarantine.",
-        )
-    raise c.WorkflowFailed(
-        "SyncDeadlineEntraUserMissing",
-        f"The provisioning service reported {seen_log.get('status')}, but the account did not appear in Entra ID "
-        f"within {minutes} minutes: Entra Connect sync is late or the account is out of its sync scope.",
-    )
-
-
-def _first_credential(run: EventRun, user: dict[str, Any], manager: dict[str, Any] | None) -> Step:
-    """Issue the first sign-in credential; the pass is created and emailed inside one activity, never returned."""
     if run.options.credential_method == "none":
         return {"method": "none", "recipients": []}
     run.progress.enter("credential")
@@ -493,18 +488,16 @@ def _first_credential(run: EventRun, user: dict[str, Any], manager: dict[str, An
             schedule.parse_local_time(run.options.tap_start_local_time),
             run.zone,
         ).isoformat()
-    issued: dict[str, Any] = yield call_retrying(
-        run.context,
-        c.ISSUE_FIRST_CREDENTIAL,
-        {
-            "userId": user["id"],
-            "employee": _mail_context(run),
-            "userPrincipalName": user.get("userPrincipalName"),
-            "startAt": tap_start,
-            "manager": manager,
-            "instanceId": run.context.instance_id,
-        },
-    )
+    request = {
+        "userId": user["id"],
+        "employee": _mail_context(run),
+        "userPrincipalName": user.get("userPrincipalName"),
+        "startAt": tap_start,
+        "manager": manager,
+        "instanceId": run.context.instance_id,
+        "recipients": recipients,
+    }
+    issued: dict[str, Any] = yield call_retrying(run.context, c.ISSUE_FIRST_CREDENTIAL, request)
     if issued.get("error"):
         raise c.WorkflowFailed(str(issued["error"]["code"]), str(issued["error"]["message"]))
     run.mark("credentialAt")
@@ -530,7 +523,7 @@ def _notify(
         {
             "kind": kind,
             "instanceId": run.context.instance_id,
-            "event": _event_ids(run),
+            "event": run.event_ids(),
             "employee": _mail_context(run),
             "user": {key: user.get(key) for key in ("id", "userPrincipalName", "mail", "displayName")},
             "manager": manager,
@@ -556,7 +549,7 @@ def _fail(run: EventRun, failure: c.WorkflowFailed) -> Step:
             {
                 "kind": "it_alert",
                 "instanceId": run.context.instance_id,
-                "event": _event_ids(run),
+                "event": run.event_ids(),
                 "extra": {"stage": stage, "errorCode": failure.code, "reason": failure.message},
             },
         )
@@ -581,6 +574,7 @@ def _finish(run: EventRun, outcome: str, **fields: Any) -> dict[str, Any]:
 
 
 def credential_recipients(credential: dict[str, Any]) -> list[str]:
+    """Who received the first credential, as roles (`manager`, `personal`, `it`), never addresses."""
     return [f"{recipient} (first sign-in pass)" for recipient in credential.get("recipients", [])]
 
 
@@ -595,27 +589,13 @@ def _existing_names(person: dict[str, Any]) -> dict[str, Any]:
 
 
 def _mail_context(run: EventRun) -> dict[str, Any]:
-    keys = (
-        "employeeId",
-        "givenName",
-        "familyName",
-        "preferredGivenName",
-        "personalEmail",
-        "preferredLanguage",
-    )
+    """What a mail needs to address the person. The personal address stays in the event's input: the credential
+    activity reads it there when (and only when) it sends a new account's pass to it."""
+    keys = ("employeeId", "givenName", "familyName", "preferredGivenName", "preferredLanguage")
     context = {key: run.employee.get(key) for key in keys if run.employee.get(key) is not None}
     # The zone the run settled on, not only one the event carried: emails state local times in it.
     context["timeZone"] = run.zone_name
     return context
-
-
-def _event_ids(run: EventRun) -> dict[str, Any]:
-    return {
-        "eventId": run.event["eventId"],
-        "type": run.event["type"],
-        "employeeId": run.employee_id,
-        "effectiveDate": run.event.get("effectiveDate") or run.now().date().isoformat(),
-    }
 
 
 def _first_line(text: str) -> str:

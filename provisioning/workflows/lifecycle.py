@@ -22,8 +22,9 @@ from typing import Any
 from provisioning.workflows import contracts as c
 from provisioning.workflows import hr_event as flow
 from provisioning.workflows.employee_record import record_id
-from provisioning.workflows.plan import ids_only, scim_record
-from provisioning.workflows.steps import Step, call_retrying, release_reservations, reserve_names
+from provisioning.workflows.names import next_name_after_conflict, reserve_names
+from provisioning.workflows.provisioning_outcome import upload_and_await
+from provisioning.workflows.steps import Step, call_retrying
 
 # -- leave of absence --------------------------------------------------------------------------------------------
 
@@ -50,10 +51,8 @@ def start_leave(run: Any, person: dict[str, Any]) -> Step:
         )
     yield from flow._preflight(run)
     run.progress.enter("uploading", user_principal_name=person.get("userPrincipalName"))
-    record = scim_record(
-        ids_only(run.event), run.options, names=flow._existing_names(person), existing=person, active=False
-    )
-    yield from flow._upload_and_await(run, record, expect_user=False)
+    spec = run.spec(flow._existing_names(person), person, active=False, ids_only=True)
+    yield from upload_and_await(run, spec, expect_user=False)
     revoked = False
     if run.options.revoke_sessions and person.get("id"):
         yield call_retrying(run.context, c.REVOKE_SESSIONS, {"userId": person["id"]})
@@ -82,10 +81,8 @@ def return_from_leave(run: Any, person: dict[str, Any]) -> Step:
         )
     yield from flow._preflight(run)
     run.progress.enter("uploading", user_principal_name=person.get("userPrincipalName"))
-    record = scim_record(
-        ids_only(run.event), run.options, names=flow._existing_names(person), existing=person, active=True
-    )
-    yield from flow._upload_and_await(run, record, expect_user=True, require_enabled=True)
+    spec = run.spec(flow._existing_names(person), person, active=True, ids_only=True)
+    yield from upload_and_await(run, spec, expect_user=True, require_enabled=True)
     run.context.signal_entity(record_id(run.employee_id), "leave-ended", {"eventId": run.event["eventId"]})
     return flow._finish(
         run,
@@ -115,27 +112,14 @@ def conversion(employee: dict[str, Any], person: dict[str, Any]) -> dict[str, An
     return {"from": person.get("employeeType"), "to": new_type}
 
 
-def alias_addresses(person: dict[str, Any], new_mail: str) -> list[str]:
-    """proxyAddresses after a rename: the new address primary, every old one (the old primary too) an alias."""
-    known = [str(address) for address in person.get("proxyAddresses") or []]
-    old_mail = person.get("mail")
-    if old_mail and not any(address.lower() == f"smtp:{old_mail.lower()}" for address in known):
-        known.append(f"SMTP:{old_mail}")
-    aliases = [
-        "smtp:" + address[5:] if address.startswith("SMTP:") else address
-        for address in known
-        if address.lower() != f"smtp:{new_mail.lower()}"
-    ]
-    return [f"SMTP:{new_mail}", *aliases]
-
-
 def rename(run: Any, person: dict[str, Any]) -> Step:
     """Give the account the first free name made from the new legal name, keeping the old address as an alias.
 
-    Returns the new names, or None when the new name makes the same user name (then nothing needs renaming). Name
-    conflicts that only AD knows are retried with the next candidate, as for a hire.
+    Returns the new names, or None when the new name makes the account's own user name (then nothing needs
+    renaming). The search is the hire's (names.reserve_names) for this account; conflicts that only AD knows are
+    retried with the next candidate, as for a hire. The record is built at upload from a spec that names the old
+    address (plan.record_from_spec puts it in proxyAddresses), so no profile is copied into the history.
     """
-    context = run.context
     naming_input = {
         "employeeId": run.employee_id,
         "givenName": run.employee.get("givenName") or person.get("givenName"),
@@ -143,30 +127,23 @@ def rename(run: Any, person: dict[str, Any]) -> Step:
         "preferredGivenName": run.employee.get("preferredGivenName"),
         "middleName": run.employee.get("middleName"),
     }
+    account = {"id": person.get("id"), "userPrincipalName": person.get("userPrincipalName")}
     current = str(person.get("userPrincipalName") or "").lower()
     tried: list[str] = []
     names, run.reserved, warnings = yield from reserve_names(
-        context, run.progress, naming_input, tried, owner_id=person.get("id")
+        run.context, run.progress, naming_input, tried, account=account
     )
     run.warnings.extend(warnings)
-    if names["userPrincipalName"].lower() == current:
-        release_reservations(context, run.reserved)
-        run.reserved = []
-        run.progress.enter("uploading", user_principal_name=person.get("userPrincipalName"))
-        return None
-    while True:
+    while names["userPrincipalName"].lower() != current:
+        # The sAMAccountName is the Windows logon name: a rename keeps it.
         names = {**names, "samAccountName": person.get("onPremisesSamAccountName") or names["samAccountName"]}
-        record = scim_record(
-            run.event,
-            run.options,
-            names=names,
-            existing=person,
-            active=bool(person.get("accountEnabled", True)),
-            proxy_addresses=alias_addresses(person, names["mail"]),
+        spec = run.spec(
+            names, person, active=bool(person.get("accountEnabled", True)), previous_mail=person.get("mail")
         )
-        outcome = yield from flow._upload_and_await(run, record, expect_user=False)
+        outcome = yield from upload_and_await(run, spec, expect_user=False)
         if outcome["status"] != "conflict":
+            run.names_used = True  # the new names are the account's now: kept as taken when the event ends
             return names
-        names = yield from flow.next_name_after_conflict(
-            run, outcome, names, tried, naming_input, owner_id=person.get("id")
-        )
+        names = yield from next_name_after_conflict(run, outcome, names, tried, naming_input, account=account)
+    run.progress.enter("uploading", user_principal_name=person.get("userPrincipalName"))
+    return None

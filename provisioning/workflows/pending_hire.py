@@ -11,11 +11,13 @@ employee record (employee_record.py) knows the pending hire, and:
 - a **termination** whose last day is before the start date withdraws the hire: it ends `cancelled` without ever
   writing, and the termination ends with outcome `withdrawn`.
 Once the hire has started provisioning, a change waits for it to finish and then applies to the account as usual.
-A hire whose start date moved continues as new with the amended event, so it waits once per execution.
+An amended hire continues as new with the amended event (so it waits once per execution, and the upload reads the
+amended record from its input).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -34,9 +36,14 @@ HIRE_POLL_MAX = timedelta(minutes=30)
 MAX_REGISTRATIONS = 3
 
 
-def before_start(run: Any) -> Step:
+def before_start(run: Any, on_arrival: Callable[[], Step] | None = None) -> Step:
     """A hire or rehire: become the employee's pending hire and wait for the start (amendably), or amend the one
-    that already is."""
+    that already is.
+
+    `on_arrival` runs once this event is known to be the pending hire, before it waits (the mass-change breaker's
+    first count of a rehire: a rehire sent again only to amend the pending one is not counted); it returns an
+    Early outcome to end the event there. Amendments that arrive meanwhile stay queued for the wait that follows.
+    """
     for _ in range(MAX_REGISTRATIONS):
         when = effective_instant(run.event, run.options, run.zone)
         due = when is None or when <= run.context.current_utc_datetime
@@ -48,10 +55,16 @@ def before_start(run: Any) -> Step:
                 "eventId": run.event["eventId"],
                 "startDate": run.event["effectiveDate"],
                 "reopen": True,
-                "claim": due,  # a hire due now claims in the same operation: one round trip less before the upload
+                # A hire due now claims in the same operation (one round trip less before the upload), unless it
+                # still has to pass `on_arrival`: it stays amendable while it waits there.
+                "claim": due and on_arrival is None,
                 "timeZone": run.employee.get("timeZone"),
             },
         )
+        if role["role"] == "pending" and on_arrival is not None:
+            early = yield from on_arrival()
+            if early is not None:
+                return early
         if role["role"] == "pending" and "claimed" in role:
             return _claimed(run, role["claimed"])
         if role["role"] == "pending":
@@ -159,12 +172,16 @@ def _wait_for_start(run: Any) -> Step:
 
 
 def _claimed(run: Any, claimed: dict[str, Any]) -> Early:
-    """The hire has claimed its start: apply what was queued; go on (None), end, or wait again for a moved start."""
-    moved = apply_amendments(run, claimed["amendments"])
+    """The hire has claimed its start: apply what was queued; go on (None), end, or start again amended.
+
+    An amended hire always continues as new, also when its start did not move: its next execution is started with
+    the amended event, which is where the upload and the credential read the record's personal data (they never
+    get it copied into their inputs), and the amendments do not stay in this execution's history.
+    """
+    apply_amendments(run, claimed["amendments"])
     if claimed.get("cancelledBy"):
         return "cancelled", {"cancelledBy": claimed["cancelledBy"]}
-    later = effective_instant(run.event, run.options, run.zone)
-    if moved and later is not None and later > run.context.current_utc_datetime:
+    if claimed["amendments"]:
         return _continue_as_new(run)
     return None
 

@@ -16,7 +16,16 @@ from provisioning.naming import NameCandidate
 from provisioning.settings import Settings
 from provisioning.workflows.contracts import WorkflowFailed, WorkflowOptions
 
-__all__ = ["decide_action", "effective_instant", "ids_only", "scim_record", "workflow_options"]
+__all__ = [
+    "alias_addresses",
+    "decide_action",
+    "effective_instant",
+    "ids_only",
+    "record_from_spec",
+    "record_spec",
+    "scim_record",
+    "workflow_options",
+]
 
 
 def workflow_options(settings: Settings) -> WorkflowOptions:
@@ -33,6 +42,9 @@ def workflow_options(settings: Settings) -> WorkflowOptions:
         termination_local_time=settings.termination_local_time.strftime("%H:%M"),
         revoke_sessions=settings.revoke_sessions,
         termination_breaker_limit=settings.termination_breaker_limit,
+        breaker_daily_limit=settings.breaker_daily_limit,
+        breaker_batch_limit=settings.breaker_batch_limit,
+        rehire_hold_after_days=settings.rehire_hold_after_days,
         default_time_zone=settings.default_time_zone,
         name_conflict_retries=settings.name_conflict_retries,
         poll_initial_seconds=settings.provisioning_poll_initial_seconds,
@@ -153,5 +165,80 @@ def scim_record(
         # A leave date in an upload means "this person has left" (it drives accountExpires, see docs/deploy.md):
         # an enabled account, or one disabled for a leave of absence, must not carry an old one.
         keep_leave_date=not active and event["type"] not in LEAVE_TYPES,
+        proxy_addresses=proxy_addresses,
+    )
+
+
+def alias_addresses(person: dict[str, Any], new_mail: str, previous_mail: str | None = None) -> list[str]:
+    """proxyAddresses after a rename: the new address primary, every old one (the old primary too) an alias."""
+    known = [str(address) for address in person.get("proxyAddresses") or []]
+    old_mail = previous_mail or person.get("mail")
+    if old_mail and not any(address.lower() == f"smtp:{old_mail.lower()}" for address in known):
+        known.append(f"SMTP:{old_mail}")
+    aliases = [
+        "smtp:" + address[5:] if address.startswith("SMTP:") else address
+        for address in known
+        if address.lower() != f"smtp:{new_mail.lower()}"
+    ]
+    return [f"SMTP:{new_mail}", *aliases]
+
+
+def record_spec(
+    *,
+    names: dict[str, Any] | None,
+    person: dict[str, Any] | None,
+    active: bool,
+    event: dict[str, Any] | None = None,
+    ids_only: bool = False,
+    previous_mail: str | None = None,
+) -> dict[str, Any]:
+    """What the upload needs to build an event's record, without the record's personal data.
+
+    The record itself is built by the upload activity from the event's own input (`event` is carried only when
+    the orchestration works from a changed event, e.g. a pending hire amended before its start) and, for an
+    existing account, its profile read at upload time. `ids_only` (a leave of absence or a return) uploads the
+    account's profile with only the enabled state changed. `previous_mail` (a rename) is the address the account
+    had before: it is kept as an alias in proxyAddresses.
+    """
+    spec: dict[str, Any] = {
+        "names": names,
+        "active": active,
+        "existingId": (person or {}).get("id"),
+        "managerEmployeeId": (person or {}).get("managerEmployeeId"),
+    }
+    if event is not None:
+        spec["event"] = event
+    if ids_only:
+        spec["idsOnly"] = True
+    if previous_mail:
+        spec["previousMail"] = previous_mail
+    return spec
+
+
+def record_from_spec(
+    event: dict[str, Any],
+    options: WorkflowOptions,
+    spec: dict[str, Any],
+    existing: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The SCIM record a spec describes; `existing` is the account's full profile when the spec names one."""
+    profile = None
+    if spec.get("existingId"):
+        if existing is None:
+            raise LookupError("the account is no longer in Entra")
+        profile = {**existing, "managerEmployeeId": spec.get("managerEmployeeId")}
+        if not profile.get("manager") and spec.get("managerEmployeeId"):
+            profile["manager"] = spec["managerEmployeeId"]
+    source = spec.get("event") or event
+    names = spec.get("names")
+    proxy_addresses = None
+    if spec.get("previousMail") and names and names.get("mail"):
+        proxy_addresses = alias_addresses(profile or {}, names["mail"], spec["previousMail"])
+    return scim_record(
+        ids_only(source) if spec.get("idsOnly") else source,
+        options,
+        names=names,
+        existing=profile,
+        active=bool(spec["active"]),
         proxy_addresses=proxy_addresses,
     )

@@ -45,9 +45,11 @@ class Progress:
         detail: str | None = None,
         user_principal_name: str | None = None,
         error_code: str | None = None,
+        hold: int | None = None,
     ) -> None:
         """Move to `stage` and publish it as custom status; `error_code` (stage `failed`) feeds the workbook's
-        failures-by-code view."""
+        failures-by-code view; `hold` numbers the holds of one run (stage `held`), so approve and rescind reach
+        the hold that is waiting (see contracts.approve_event)."""
         self.stage = stage
         self.detail = detail
         if user_principal_name:
@@ -65,6 +67,8 @@ class Progress:
             status["timeZone"] = self.time_zone
         if detail:
             status["detail"] = detail
+        if hold is not None:
+            status["hold"] = hold
         self._context.set_custom_status(status)
         if not self._context.is_replaying:
             log_event(

@@ -14,7 +14,6 @@ from typing import Any
 import azure.durable_functions as df
 
 from provisioning.workflows import contracts as c
-from provisioning.workflows.progress import Progress
 
 Step = Generator[Any, Any, Any]
 
@@ -82,17 +81,20 @@ def _decoded(payload: Any) -> Any:
     return payload
 
 
-def upload_record(context: Any, record: dict[str, Any], group: str | None) -> Step:
-    """Hand the SCIM record to the shared bulk upload queue and wait for the bulk request that carried it.
+def upload_record(context: Any, spec: dict[str, Any], group: str | None) -> Step:
+    """Hand the record's spec to the shared bulk upload queue and wait for the bulk request that carried it.
 
     Events never call bulkUpload themselves: one uploader orchestration packs records from every running event
     into requests of at most 50 operations and paces them against the tenant's call limits (docs/design.md).
-    Returns the uploader's result: `{"status": "accepted", "submittedAt": ...}` or `{"status": "rejected", ...}`.
+    The queue carries a spec (names, account id, active flag, zone), not the record: the upload activity builds
+    the record from the event's own input, so personal data is not copied into the queue and the uploader's
+    history. Returns the uploader's result: `{"status": "accepted", "submittedAt": ...}` or
+    `{"status": "rejected", ...}`.
     """
     ticket = yield context.call_entity(
         QUEUE,
         "enqueue",
-        {"instanceId": context.instance_id, "record": record, "group": group, "at": _now(context)},
+        {"instanceId": context.instance_id, "spec": spec, "group": group, "at": _now(context)},
     )
     if ticket and ticket.get("startUploader"):
         yield call_retrying(context, c.START_BULK_UPLOADER, {"instanceId": ticket["startUploader"]})
@@ -109,55 +111,6 @@ def upload_record(context: Any, record: dict[str, Any], group: str | None) -> St
             str(result.get("message") or "Microsoft Graph rejected the bulk upload."),
         )
     return result
-
-
-def release_reservations(context: Any, keys: list[str]) -> None:
-    """Give reserved names back (fire and forget): the event ended or moved on to another candidate."""
-    for key in keys:
-        context.signal_entity(df.EntityId(c.NAME_RESERVATION, key), "release", context.instance_id)
-
-
-def reservation_keys(names: dict[str, Any]) -> list[str]:
-    """Entity keys that reserve a candidate: its mail/UPN local part and its sAMAccountName.
-
-    Keys avoid '@' because the Durable entity instance id is `@name@key`.
-    """
-    local = str(names["userPrincipalName"]).split("@", 1)[0].lower()
-    mail_local = str(names.get("mail") or names["userPrincipalName"]).split("@", 1)[0].lower()
-    keys = {f"local:{local}", f"local:{mail_local}", f"sam:{str(names['samAccountName']).lower()}"}
-    return sorted(keys)
-
-
-def reserve_names(
-    context: Any, progress: Progress, employee: dict[str, Any], tried: list[str], owner_id: str | None = None
-) -> Step:
-    """Pick the first candidate that is free in Entra and not reserved by another running event.
-
-    `owner_id` (a rename) is the person's own account, whose identifiers are free for them. Returns
-    `(names, keys, warnings)`; the caller releases `keys` when the event ends.
-    """
-    request: dict[str, Any] = {"employee": employee, "exclude": tried}
-    if owner_id:
-        request["ownerId"] = owner_id
-    while True:
-        found = yield call_retrying(context, c.FIND_FREE_NAMES, request)
-        warnings: list[str] = list(found.get("warnings", []))
-        candidates: list[dict[str, Any]] = found["candidates"]
-        if not candidates:
-            raise c.WorkflowFailed("NoFreeName", "No free user principal name could be generated for this person.")
-        for names in candidates:
-            keys = reservation_keys(names)
-            granted = yield context.task_all(
-                [
-                    context.call_entity(df.EntityId(c.NAME_RESERVATION, key), "reserve", context.instance_id)
-                    for key in keys
-                ]
-            )
-            if all(granted):
-                progress.enter("names", user_principal_name=names["userPrincipalName"])
-                return names, keys, warnings
-            release_reservations(context, [key for key, ok in zip(keys, granted, strict=True) if ok])
-            tried.append(names["userPrincipalName"])
 
 
 def poll_delays(initial_seconds: int, max_seconds: int) -> Generator[timedelta, None, None]:

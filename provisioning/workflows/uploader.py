@@ -4,7 +4,9 @@ Entra allows 40 bulkUpload calls in any 5 seconds and 2,000 (P1/P2) or 6,000 (Go
 and each call carries up to 50 records. Every HR event therefore queues its record in the `bulk_upload_queue`
 entity; an uploader orchestration drains the queue in requests of up to 50 records, paces the calls with
 durable timers, waits for the next UTC day when the daily quota is spent (records wait, they are never dropped),
-and tells each waiting event which request carried its record and when. One round per execution, then
+and tells each waiting event which request carried its record and when. The queue holds record specs, not
+records: the upload activity builds each record from its event's input, so no personal data passes through
+the queue or this orchestration's history. One round per execution, then
 continue-as-new, keeps its history small however long it runs.
 """
 
@@ -21,6 +23,14 @@ from provisioning.workflows.blueprint import bp
 from provisioning.workflows.steps import QUEUE, Step, call_retrying
 
 PACING_WINDOW = timedelta(seconds=5)
+
+
+def result_for(instance_id: str, result: dict[str, Any]) -> dict[str, Any]:
+    """What one waiting event is told: the request's result, or why its own record could not be built."""
+    problem = (result.get("rejectedItems") or {}).get(instance_id)
+    if problem is not None:
+        return {"status": "rejected", "code": "RecordNotBuilt", "message": str(problem)}
+    return {key: value for key, value in result.items() if key != "rejectedItems"}
 
 
 def next_call_time(recent: list[str], now: datetime, calls_per_window: int) -> datetime | None:
@@ -93,7 +103,9 @@ def _upload_paced(context: Any, options: c.WorkflowOptions, chunk: list[dict[str
         calls += 1
         try:
             result: dict[str, Any] = yield call_retrying(
-                context, c.UPLOAD_BULK_REQUEST, {"records": [item["record"] for item in chunk]}
+                context,
+                c.UPLOAD_BULK_REQUEST,
+                {"items": [{"instanceId": item["instanceId"], "spec": item["spec"]} for item in chunk]},
             )
         except Exception as failure:  # retries spent: fail the waiting events now instead of after 36 hours
             reason = str(failure).strip().splitlines()[0][:300] if str(failure).strip() else "unknown error"

@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
+from emulators.entra.ad import errors
 from emulators.entra.testing import EntraEmulator
 
 pytestmark = pytest.mark.e2e
@@ -203,8 +204,9 @@ def test_upn_and_sam_conflicts_fail_with_conflict_codes(entra_env: EntraEmulator
     state = control.wait_until(lambda s: logs_for(s, "E7") and logs_for(s, "E8"))
     codes = {employee: logs_for(state, employee)[0]["provisioningStatusInfo"] for employee in ("E7", "E8")}
     assert codes["E7"]["status"] == "failure"
-    assert codes["E7"]["errorInformation"]["errorCode"] == "ActiveDirectoryUserPrincipalNameConflict"
-    assert codes["E8"]["errorInformation"]["errorCode"] == "ActiveDirectorySamAccountNameConflict"
+    # The UPN code is Microsoft's (Workday-to-AD troubleshooting); the sAMAccountName one follows its pattern.
+    assert codes["E7"]["errorInformation"]["errorCode"] == errors.UPN_NOT_UNIQUE
+    assert codes["E8"]["errorInformation"]["errorCode"] == errors.SAM_NOT_UNIQUE
     assert logs_for(state, "E7")[0]["provisioningSteps"][-1]["status"] == "failure"
     assert ad_user(state, "E7") == {} and ad_user(state, "E8") == {}
 

@@ -15,6 +15,7 @@ import pytest
 
 from demo.stack import Stack, running_stack, wait_until
 from emulators.entra.testing import FAST_CONFIG, EntraEmulator
+from provisioning.directory import is_name_conflict
 from provisioning.signing import sign
 from tests.e2e.helpers import carries, secret_leaks
 
@@ -160,7 +161,7 @@ class TestHire:
         assert status["output"]["userPrincipalName"] == "z.obrien-muller@contoso.com", status
         logs = stack.entra.control.state()["provisioningLogs"]
         codes = [(entry["provisioningStatusInfo"].get("errorInformation") or {}).get("errorCode") for entry in logs]
-        assert any(code and "Conflict" in code for code in codes)
+        assert any(is_name_conflict(code) for code in codes), codes
 
     def test_two_concurrent_hires_with_the_same_name(self, start_stack: Callable[..., Stack]) -> None:
         stack = start_stack()
@@ -282,13 +283,24 @@ class TestMoverLeaverRehire:
         assert bulk_calls(stack.entra.control.state()) == []
 
     def test_rehire_reuses_the_upn(self, start_stack: Callable[..., Stack]) -> None:
+        """A leaver this app disabled last week comes back: no hold, the old UPN, a pass to the manager on
+        record, and IT is told."""
         stack = start_stack()
-        self.seed_employee(stack, enabled=False)
+        self.seed_employee(stack)
+        leaver = {
+            "eventId": "e2e-leave-first",
+            "type": "termination",
+            "effectiveDate": "2026-11-26",
+            "employee": {"employeeId": "E10042"},
+        }
+        assert outcome(stack, submit(stack, leaver)["id"])["output"]["outcome"] == "disabled"
         status = outcome(stack, submit(stack, event(eventId="e2e-rehire", type="rehire"))["id"])
         assert status["output"]["userPrincipalName"] == "zoe.obrien-muller@contoso.com"
+        assert status["output"]["credential"]["recipients"] == ["manager"]
         state = stack.entra.control.state()
         assert next(u for u in state["entraUsers"] if u.get("employeeId") == "E10042")["accountEnabled"] is True
         assert len(state["temporaryAccessPasses"]) == 1
+        assert any("Rehire completed" in mail["subject"] for mail in state["outbox"])
 
     def test_stale_event_is_superseded(self, start_stack: Callable[..., Stack]) -> None:
         stack = start_stack()
@@ -439,23 +451,30 @@ class TestInputAndSecurity:
         secret = "signing-key-" + "9" * 24
         stack.entra.control.seed_secret("kv-hr-e2e.vault.azure.net", "hr-signing", secret)
         body = json.dumps(HIRE).encode()
+        url = f"{stack.api}/hr-events"
 
-        def post(headers: dict[str, str], content: bytes = body) -> int:
-            with stack.client() as client:
+        def post(headers: dict[str, Any], content: bytes = body) -> int:
+            with stack.client(signed=False) as client:
                 return client.post(
                     "/hr-events", content=content, headers={"Content-Type": "application/json", **headers}
                 ).status_code
 
         now = str(int(time.time()))
-        good = {"X-HR-Timestamp": now, "X-HR-Signature": sign(secret, now, body)}
+        good = {"X-HR-Timestamp": now, "X-HR-Signature": sign(secret, "POST", url, now, body)}
         assert post({}) == 401  # missing
-        assert post({"X-HR-Timestamp": now, "X-HR-Signature": sign("forged", now, body)}) == 401
+        assert post({"X-HR-Timestamp": now, "X-HR-Signature": sign("forged", "POST", url, now, body)}) == 401
         old = str(int(time.time()) - 3600)
-        assert post({"X-HR-Timestamp": old, "X-HR-Signature": sign(secret, old, body)}) == 401  # expired
+        assert post({"X-HR-Timestamp": old, "X-HR-Signature": sign(secret, "POST", url, old, body)}) == 401
         assert post({**good}, content=body + b" ") == 401  # tampered body
         assert post({"X-HR-Timestamp": str(int(now) + 1), "X-HR-Signature": good["X-HR-Signature"]}) == 401
+        superscript = (now + "²").encode("latin-1")  # str.isdigit() accepts "²", int() does not
+        assert post({**good, "X-HR-Timestamp": superscript}) == 401  # refused, not a 500
         assert post(good) == 202
         assert post(good) == 401  # replayed
+        stack.signing_secret = secret
+        with stack.client() as client:  # every route takes the signature, reads included
+            assert client.get("/hr-events/e2e-hire-1").status_code == 200
+            assert client.post("/hr-events/preview", json=HIRE).status_code == 200
 
 
 def test_no_secret_reaches_state_logs_or_responses(start_stack: Callable[..., Stack]) -> None:

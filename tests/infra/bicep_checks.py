@@ -132,6 +132,7 @@ HARDENING: Mapping[str, tuple[tuple[str, object], ...]] = {
     "Microsoft.DurableTask/schedulers/taskHubs": (),
     "Microsoft.Network/virtualNetworks": (),
     "Microsoft.Network/privateEndpoints": (),
+    "Microsoft.KeyVault/vaults/secrets": (("properties.value", PRESENT),),
 }
 
 # Microsoft Graph application permissions the product may need (the permissions sections of the Graph
@@ -147,6 +148,8 @@ KNOWN_GRAPH_APP_ROLES = frozenset(
         "User.RevokeSessions.All",
         "UserAuthenticationMethod.ReadWrite.All",
         "UserAuthMethod-TAP.ReadWrite.All",
+        "User-PasswordProfile.ReadWrite.All",
+        "RoleManagement.Read.Directory",
         "Mail.Send",
         "Synchronization.Read.All",
         "Synchronization.ReadWrite.All",
@@ -171,6 +174,8 @@ _LIST_FUNCTION = re.compile(r"^list[A-Z]\w*$")
 _EXTERNAL_MODULE = ("br:", "br/", "ts:", "ts/")
 _LOAD_FUNCTIONS = frozenset({"loadJsonContent", "loadTextContent", "loadYamlContent", "loadFileAsBase64"})
 _AZD_VARIABLE = re.compile(r"^\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:=(?P<default>[^}]*))?\}$")
+# azd's command substitution that reads a secret from the vault or generates one: no literal value.
+_AZD_GENERATED_SECRET = re.compile(r"^\$\(secretOrRandomPassword(?: \$\{[A-Z_][A-Z0-9_]*\} [A-Za-z0-9-]+)?\)$")
 
 
 class SettingLike(Protocol):
@@ -863,7 +868,7 @@ def _parameters_file_secret_problems(path: Path) -> Iterator[Problem]:
     values: dict[str, Any] = json.loads(path.read_text(encoding="utf-8")).get("parameters", {})
     for name, entry in values.items():
         value = entry.get("value") if isinstance(entry, dict) else None
-        if not isinstance(value, str) or _AZD_VARIABLE.match(value) or not value:
+        if not isinstance(value, str) or not value or _AZD_VARIABLE.match(value) or _AZD_GENERATED_SECRET.match(value):
             continue
         if _looks_like_secret_name(name) or _SECRET_VALUE.search(value):
             yield Problem(path, _json_line(path, name), f"{name}: literal value looks like a secret")

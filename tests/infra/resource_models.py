@@ -59,6 +59,7 @@ MODELS: Mapping[str, ModelRef] = {
     "microsoft.storage/storageaccounts/blobservices": ModelRef("azure-mgmt-storage", "BlobServiceProperties"),
     "microsoft.storage/storageaccounts/blobservices/containers": ModelRef("azure-mgmt-storage", "BlobContainer"),
     "microsoft.keyvault/vaults": ModelRef("azure-mgmt-keyvault", "VaultCreateOrUpdateParameters"),
+    "microsoft.keyvault/vaults/secrets": ModelRef("azure-mgmt-keyvault", "SecretCreateOrUpdateParameters"),
     "microsoft.managedidentity/userassignedidentities": ModelRef("azure-mgmt-msi", "Identity"),
     "microsoft.authorization/roleassignments": ModelRef("azure-mgmt-authorization", "RoleAssignmentCreateParameters"),
     "microsoft.network/virtualnetworks": ModelRef("azure-mgmt-network", "VirtualNetwork"),
@@ -82,6 +83,7 @@ NAMED_MODELS: Mapping[str, Mapping[str, ModelRef]] = {
         "connectionstrings": ModelRef("azure-mgmt-web", "ConnectionStringDictionary"),
         "web": ModelRef("azure-mgmt-web", "SiteConfigResource"),
         "logs": ModelRef("azure-mgmt-web", "SiteLogsConfig"),
+        "authsettingsv2": ModelRef("azure-mgmt-web", "SiteAuthSettingsV2"),
     }
 }
 

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
+from provisioning.credentials import required_roles
 from provisioning.settings import SETTINGS, SettingSpec
 from tests.infra import bicep_checks as checks
+from tests.infra import exposure_checks
 from tests.infra.planting import INFRA, copy_infra, plant
 
 REPO = Path(__file__).resolve().parents[2]
@@ -506,3 +509,124 @@ def test_deploy_guide_names_every_output_and_graph_permission() -> None:
     assert sorted(p for p in permissions if f"`{p}`" not in guide) == []
     for attribute in ("HireDate", "LeaveDate", "samAccountName", "mailNickname", "employeeType"):
         assert attribute in guide
+
+
+# --- exposure, request signing, least-privilege Graph grants ---------------------------------------------
+
+
+def test_the_app_can_be_narrowed_to_the_hr_system_approvers_and_a_private_endpoint() -> None:
+    assert exposure_checks.exposure_problems(INFRA) == []
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new", "expected"),
+    [
+        (
+            "modules/functionapp.bicep",
+            "      ipSecurityRestrictionsDefaultAction: empty(allowedRanges) ? 'Allow' : 'Deny'\n",
+            "",
+            "ipSecurityRestrictionsDefaultAction is not set",
+        ),
+        (
+            "modules/functionapp.bicep",
+            "      ipSecurityRestrictionsDefaultAction: empty(allowedRanges) ? 'Allow' : 'Deny'\n",
+            "      ipSecurityRestrictionsDefaultAction: 'Allow'\n",
+            "never denies",
+        ),
+        ("modules/functionapp.bicep", "name: 'authsettingsV2'", "name: 'authsettings'", "no authsettingsV2"),
+        (
+            "modules/functionapp.bicep",
+            "  FUNCTIONS_REQUEST_BODY_SIZE_LIMIT: string(maxRequestBodyBytes)\n",
+            "",
+            "FUNCTIONS_REQUEST_BODY_SIZE_LIMIT is not set",
+        ),
+        (
+            "main.bicep",
+            "    allowedIpRanges: hrSystemAllowedIpRanges\n",
+            "",
+            "hrSystemAllowedIpRanges is declared but not used",
+        ),
+        (
+            "modules/siteprivateendpoint.bicep",
+            "          groupIds: [\n            'sites'\n",
+            "          groupIds: [\n            'blob'\n",
+            "no private endpoint with groupId 'sites'",
+        ),
+    ],
+    ids=["no-ip-default", "never-deny", "no-easy-auth", "no-body-limit", "ips-not-wired", "no-site-endpoint"],
+)
+def test_exposure_check_catches_planted_break(infra: Path, file: str, old: str, new: str, expected: str) -> None:
+    plant(infra / file, old, new)
+    assert expected in messages(exposure_checks.exposure_problems(infra))
+
+
+def test_request_signing_is_on_by_default_with_a_secret_azd_generates_once() -> None:
+    assert exposure_checks.signing_problems(INFRA / "main.bicep", INFRA / "main.parameters.json") == []
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new", "expected"),
+    [
+        ("main.bicep", "param requestSigning bool = true", "param requestSigning bool = false", "defaults to true"),
+        (
+            "main.bicep",
+            "  HR_SIGNING_SECRET_NAME: requestSigning ? signingSecretName : hrSigningSecretName\n",
+            "  HR_SIGNING_SECRET_NAME: hrSigningSecretName\n",
+            "does not follow requestSigning",
+        ),
+        (
+            "main.parameters.json",
+            "$(secretOrRandomPassword ${KEY_VAULT_NAME} hr-signing-secret)",
+            "$(secretOrRandomPassword ${KEY_VAULT} hr-signing-secret)",
+            "KEY_VAULT is not an output",
+        ),
+        (
+            "main.parameters.json",
+            "$(secretOrRandomPassword ${KEY_VAULT_NAME} hr-signing-secret)",
+            "${HR_SIGNING_SECRET}",
+            "must come from $(secretOrRandomPassword",
+        ),
+    ],
+    ids=["signing-off", "not-wired", "unknown-vault-output", "not-generated"],
+)
+def test_signing_check_catches_planted_break(infra: Path, file: str, old: str, new: str, expected: str) -> None:
+    plant(infra / file, old, new)
+    assert expected in messages(exposure_checks.signing_problems(infra / "main.bicep", infra / "main.parameters.json"))
+
+
+@pytest.mark.parametrize("credential_method", ["tap", "password", "none"])
+@pytest.mark.parametrize("revoke_sessions", [True, False])
+@pytest.mark.parametrize("mail_permission", ["exchange_rbac", "graph"])
+def test_graph_grants_are_exactly_what_the_preflight_requires(
+    credential_method: Any, revoke_sessions: bool, mail_permission: Any
+) -> None:
+    granted = exposure_checks.graph_grants(INFRA / "graph", credential_method, revoke_sessions, mail_permission)
+    assert granted == required_roles(credential_method, revoke_sessions, mail_permission=mail_permission)
+
+
+def test_no_broad_permission_is_ever_granted() -> None:
+    broad = {"UserAuthenticationMethod.ReadWrite.All", "User.ReadWrite.All", "Directory.ReadWrite.All"}
+    for method in ("tap", "password", "none"):
+        assert not broad & exposure_checks.graph_grants(INFRA / "graph", method, True, "graph")
+    mail_default = checks.parse_bicep(INFRA / "graph/main.bicep").params["mailPermission"]
+    assert checks.literal_text(mail_default.default) == "exchange_rbac", "Mail.Send is scoped in Exchange by default"
+
+
+def test_grant_check_catches_a_broader_permission(infra: Path) -> None:
+    plant(
+        infra / "graph/main.bicep",
+        "    'UserAuthMethod-TAP.ReadWrite.All'\n",
+        "    'UserAuthenticationMethod.ReadWrite.All'\n",
+    )
+    granted = exposure_checks.graph_grants(infra / "graph", "tap", False, "exchange_rbac")
+    assert granted != required_roles("tap", False, mail_permission="exchange_rbac")
+
+
+def test_the_generated_signing_secret_is_not_a_literal_but_a_real_literal_still_is(infra: Path) -> None:
+    assert checks.secret_problems(INFRA) == []
+    plant(
+        infra / "main.parameters.json",
+        '"$(secretOrRandomPassword ${KEY_VAULT_NAME} hr-signing-secret)"',
+        '"k3y-in-the-file"',
+    )
+    assert "hrSigningSecret: literal value looks like a secret" in messages(checks.secret_problems(infra))

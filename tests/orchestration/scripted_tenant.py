@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from itertools import islice
 from typing import Any
 
 from emulators.functions_host import FunctionsHost
-from provisioning import naming
+from provisioning import directory, naming
 from provisioning.workflows import contracts as c
+from provisioning.workflows.plan import record_from_spec
+from provisioning.workflows.uploader import result_for
 
 UPN_DOMAIN = "contoso.com"
 POLICY = naming.NamePolicy(upn_domain=UPN_DOMAIN, mail_domain=UPN_DOMAIN)
@@ -41,6 +42,9 @@ class ScriptedTenant:
     connect_sync: bool = True
     ad_only: dict[str, dict[str, Any]] = field(default_factory=dict)
     missing_roles: list[str] = field(default_factory=list)
+    protected: set[str] = field(default_factory=set)
+    """Object ids of accounts that hold a directory role or are in a protected group."""
+    name_checks: list[str] = field(default_factory=list)
     uploads: list[dict[str, Any]] = field(default_factory=list)
     mails: list[dict[str, Any]] = field(default_factory=list)
     credentials: list[dict[str, Any]] = field(default_factory=list)
@@ -74,9 +78,11 @@ class ScriptedTenant:
     def overrides(self) -> dict[str, Callable[[Any], Any]]:
         return {
             c.PREFLIGHT: lambda _: {"roles": [], "missingRoles": self.missing_roles},
-            c.RESOLVE_PERSON: lambda req: self.users.get(req["employeeId"]),
+            c.RESOLVE_PERSON: self._resolve_person,
             c.RESOLVE_MANAGER: self._resolve_manager,
-            c.FIND_FREE_NAMES: self._find_free_names,
+            c.NAME_CANDIDATES: lambda req: directory.name_candidates(POLICY, req["employee"], limit=req["limit"]),
+            c.CHECK_NAME_IN_USE: self._check_name,
+            c.CHECK_ACCOUNT_PROTECTION: self._protection,
             c.UPLOAD_BULK_REQUEST: self._upload,
             c.DELIVER_UPLOAD_RESULT: self._deliver,
             c.START_BULK_UPLOADER: self._start_uploader,
@@ -107,45 +113,48 @@ class ScriptedTenant:
         output = status.get("output") if isinstance(status.get("output"), dict) else {}
         return {"exists": True, "runtimeStatus": status["runtimeStatus"], "outcome": output.get("outcome")}
 
+    def _resolve_person(self, req: dict[str, Any]) -> dict[str, Any] | None:
+        user = self.users.get(req["employeeId"])
+        if user is None:
+            return None
+        return {**directory.summary(user), "managerEmployeeId": user.get("managerEmployeeId")}
+
     def _resolve_manager(self, req: dict[str, Any]) -> dict[str, Any] | None:
         manager = self.users.get(req["managerEmployeeId"])
-        return {k: manager[k] for k in ("id", "userPrincipalName", "mail", "displayName")} if manager else None
+        keys = ("id", "userPrincipalName", "mail", "displayName", "accountEnabled")
+        return {k: manager[k] for k in keys} if manager else None
 
-    def _find_free_names(self, req: dict[str, Any]) -> dict[str, Any]:
-        employee, exclude = req["employee"], {upn.lower() for upn in req.get("exclude", [])}
-        generated = naming.candidates(
-            employee.get("givenName"),
-            employee.get("familyName"),
-            POLICY,
-            preferred_given_name=employee.get("preferredGivenName"),
-            fallback_seed=employee["employeeId"],
-        )
-        free = [
-            candidate
-            for candidate in islice(generated, 20)
-            if candidate.user_principal_name not in exclude and candidate.user_principal_name not in self.taken_in_entra
-        ][:3]
-        return {
-            "candidates": [
-                {
-                    "userPrincipalName": n.user_principal_name,
-                    "mail": n.mail,
-                    "mailNickname": n.mail_nickname,
-                    "samAccountName": n.sam_account_name,
-                }
-                for n in free
-            ],
-            "warnings": [],
-        }
+    def _check_name(self, req: dict[str, Any]) -> dict[str, Any]:
+        upn = req["names"]["userPrincipalName"].lower()
+        self.name_checks.append(upn)
+        owner = next((u for u in self.users.values() if u["id"] == req.get("ownerId")), None)
+        own = set()
+        if owner is not None:  # a rename: the account's own addresses are free for it
+            own = {str(owner["userPrincipalName"]).lower()}
+            own |= {str(address)[5:].lower() for address in owner.get("proxyAddresses") or []}
+        return {"inUse": upn in self.taken_in_entra and upn not in own}
+
+    def _protection(self, req: dict[str, Any]) -> dict[str, Any]:
+        protected = req["userId"] in self.protected
+        return {"protected": protected, "reasons": ["holds an active directory role"] if protected else []}
 
     def _now(self) -> str:
         assert self.host is not None
         return self.host.clock.now().isoformat()
 
     def _upload(self, req: dict[str, Any]) -> dict[str, Any]:
+        """Build each record from its event's input, as the real activity does, then provision it."""
+        assert self.host is not None
         submitted_at = self._now()
-        self.uploads.append({"records": req["records"], "at": submitted_at})
-        for record in req["records"]:
+        records = []
+        for item in req["items"]:
+            payload = self.host.status(item["instanceId"])["input"]
+            spec = item["spec"]
+            existing = next((u for u in self.users.values() if u["id"] == spec.get("existingId")), None)
+            options = c.WorkflowOptions.from_dict(payload.get("options"))
+            records.append(record_from_spec(payload["event"], options, spec, existing))
+        self.uploads.append({"records": records, "at": submitted_at, "specs": [item["spec"] for item in req["items"]]})
+        for record in records:
             self._provision(record, submitted_at)
         return {"status": "accepted", "submittedAt": submitted_at}
 
@@ -163,7 +172,7 @@ class ScriptedTenant:
         if existing is None and upn in self.taken_in_ad:
             entries.append(_log(entry_id, at, "failure", "ActiveDirectoryUserPrincipalNameConflict"))
             return
-        entries.append(_log(entry_id, at, "success"))
+        entries.append(_log(entry_id, at, "success", action="update" if existing else "create"))
         extension = next((v for k, v in record.items() if k.startswith("urn:ietf:params:scim:schemas:extension:c")), {})
         user = existing or {
             "id": f"obj-{employee_id}",
@@ -198,7 +207,7 @@ class ScriptedTenant:
     def _deliver(self, req: dict[str, Any]) -> dict[str, Any]:
         assert self.host is not None
         for instance_id in req["instanceIds"]:
-            self.host.raise_event(instance_id, c.EVENT_UPLOADED, req["result"])
+            self.host.raise_event(instance_id, c.EVENT_UPLOADED, result_for(instance_id, req["result"]))
         return {"delivered": len(req["instanceIds"])}
 
     def _start_uploader(self, req: dict[str, Any]) -> dict[str, Any]:
@@ -214,7 +223,12 @@ class ScriptedTenant:
         for job in req["jobs"]:
             self.host.start_orchestration(
                 c.HR_EVENT,
-                {"event": job["event"], "options": req["options"], "group": job.get("group")},
+                {
+                    "event": job["event"],
+                    "options": req["options"],
+                    "group": job.get("group"),
+                    "batch": job.get("batch"),
+                },
                 job["instanceId"],
             )
         return {"started": len(req["jobs"])}
@@ -227,6 +241,7 @@ class ScriptedTenant:
         if latest:
             info = latest["provisioningStatusInfo"]
             log = {"id": latest["id"], "status": info["status"]}
+            log["action"] = latest.get("provisioningAction")
             if info["status"] == "failure":
                 code = info["errorInformation"]["errorCode"]
                 log.update(errorCode=code, reason=f"{code} reported by the agent", conflict="Conflict" in code)
@@ -238,24 +253,30 @@ class ScriptedTenant:
         return {"log": log, "user": user, "expectUser": req.get("expectUser")}
 
     def _credential(self, req: dict[str, Any]) -> dict[str, Any]:
-        self.credentials.append({"userId": req["userId"], "startAt": req.get("startAt")})
-        manager = req.get("manager") or {}
-        return {"method": "tap", "recipients": [manager.get("mail") or HOST_ENV["IT_NOTIFY_ADDRESS"]]}
+        if req["userId"] in self.protected:
+            return {"error": {"code": "ProtectedAccount", "message": "the account holds an active directory role"}}
+        policy = req.get("recipients") or "new"
+        manager = {} if policy == "it" else (req.get("manager") or {})
+        to = manager.get("mail") or HOST_ENV["IT_NOTIFY_ADDRESS"]
+        self.credentials.append({"userId": req["userId"], "startAt": req.get("startAt"), "to": to, "policy": policy})
+        return {"method": "tap", "recipients": ["manager" if manager.get("mail") else "it"]}
 
     def _notify(self, req: dict[str, Any]) -> dict[str, Any]:
         manager = req.get("manager") or {}
         recipient = manager.get("mail") or HOST_ENV["IT_NOTIFY_ADDRESS"]
-        if req["kind"] in ("it_alert", "held_for_approval"):
+        if req["kind"] in ("it_alert", "held_for_approval", "rehire_notice"):
             recipient = HOST_ENV["IT_NOTIFY_ADDRESS"]
         self.mails.append({"kind": req["kind"], "to": recipient, "request": req})
-        return {"kind": req["kind"], "recipients": [recipient]}
+        return {"kind": req["kind"], "recipients": ["it" if recipient == HOST_ENV["IT_NOTIFY_ADDRESS"] else "manager"]}
 
     def mail_kinds(self) -> list[str]:
         return [mail["kind"] for mail in self.mails]
 
 
-def _log(entry_id: str, at: str, status: str, error_code: str | None = None) -> dict[str, Any]:
+def _log(
+    entry_id: str, at: str, status: str, error_code: str | None = None, *, action: str | None = None
+) -> dict[str, Any]:
     info: dict[str, Any] = {"status": status}
     if error_code:
         info["errorInformation"] = {"errorCode": error_code}
-    return {"id": entry_id, "activityDateTime": at, "provisioningStatusInfo": info}
+    return {"id": entry_id, "activityDateTime": at, "provisioningStatusInfo": info, "provisioningAction": action}

@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
 from emulators.functions_host import FunctionsHost
+from provisioning.workflows import contracts as c
 from tests.orchestration.scripted_tenant import ScriptedTenant
 from tests.orchestration.test_workflows import HIRE, KEY, api_status, event, finish, submit
 
@@ -92,6 +94,10 @@ class TestChangesBeforeTheStartDate:
         assert output["outcome"] == "provisioned" and output["amendedBy"] == ["wd-fix"]
         record = tenant.uploads[0]["records"][0]
         assert record["title"] == "Controller"
+        # The amended hire went on as a new execution started with the amended event, and the upload built the
+        # record from that input: the queue carried no copy of the event.
+        assert "event" not in tenant.uploads[0]["specs"][0]
+        assert host.status(hire["id"])["input"]["event"]["employee"]["jobTitle"] == "Controller"
         assert record["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]["manager"]["value"] == "E00008"
         assert tenant.uploads[0]["at"].startswith("2026-02-22T23:00")  # 23 Feb 00:00 Berlin, 7 days before
 
@@ -360,3 +366,94 @@ class TestNameChangeAndConversion:
         output = finish(host, submit(host, conversion)["id"])["output"]
         assert output["converted"] == {"from": "Contractor", "to": "Employee"}
         assert output["objectId"] == "obj-E10042" and output["userPrincipalName"] == "zoe.obrien-muller@contoso.com"
+
+
+class TestLifecycleMeetsTheSafeguards:
+    """Where the pending hire, the leave and the rename meet the breaker and the name reservations."""
+
+    @staticmethod
+    def leave(index: int) -> dict[str, Any]:
+        employee = {"employeeId": f"L{index}"}
+        return {
+            "eventId": f"wd-loa-{index}",
+            "type": "leave-of-absence",
+            "effectiveDate": "2026-01-05",
+            "employee": employee,
+        }
+
+    def test_a_mass_leave_is_held_like_a_mass_termination(
+        self, make_host: Callable[..., FunctionsHost], tenant: ScriptedTenant
+    ) -> None:
+        host = make_host(TERMINATION_BREAKER_LIMIT="2")
+        for index in range(4):
+            tenant.seed_user(f"L{index}", f"leave{index}@contoso.com")
+        ids = [submit(host, self.leave(index))["id"] for index in range(4)]
+        host.run_until_idle()
+        stages = [host.custom_status(instance_id)["stage"] for instance_id in ids]
+        assert stages.count("held") == 2 and stages.count("completed") == 2, stages
+        assert sum(not user["accountEnabled"] for user in tenant.users.values()) == 2
+        held = [mail for mail in tenant.mails if mail["kind"] == "held_for_approval"]
+        assert len(held) == 2 and held[0]["request"]["extra"]["hold"] == "breaker"
+
+    def test_returns_from_leave_count_as_re_enables(
+        self, make_host: Callable[..., FunctionsHost], tenant: ScriptedTenant
+    ) -> None:
+        host = make_host(TERMINATION_BREAKER_LIMIT="1")
+        for index in range(2):
+            tenant.seed_user(f"L{index}", f"leave{index}@contoso.com")
+            finish(host, submit(host, self.leave(index))["id"])
+            host.clock.advance(timedelta(hours=2))  # type: ignore[attr-defined]
+        host.clock.advance(timedelta(hours=2))  # type: ignore[attr-defined]
+        back = [
+            {
+                "eventId": f"wd-back-{index}",
+                "type": "return-from-leave",
+                "effectiveDate": "2026-01-05",
+                "employee": {"employeeId": f"L{index}"},
+            }
+            for index in range(2)
+        ]
+        ids = [submit(host, body)["id"] for body in back]
+        host.run_until_idle()
+        stages = sorted(host.custom_status(instance_id)["stage"] for instance_id in ids)
+        assert stages == ["completed", "held"], stages
+
+    def test_a_rehire_is_counted_once_however_often_its_start_moves(
+        self, make_host: Callable[..., FunctionsHost], tenant: ScriptedTenant
+    ) -> None:
+        """A rehire whose start date moved continues as new; counting it again then would see the other rehire
+        that arrived meanwhile and hold it, although nothing about it changed."""
+        host = make_host(TERMINATION_BREAKER_LIMIT="1")
+        host.set_timers_enabled(False)
+        first = event(eventId="wd-rehire-0", type="rehire", effectiveDate="2026-03-02", employee={"employeeId": "R0"})
+        second = event(eventId="wd-rehire-1", type="rehire", effectiveDate="2026-03-02", employee={"employeeId": "R1"})
+        first_id = submit(host, first)["id"]
+        host.run_until_idle()
+        second_id = submit(host, second)["id"]
+        host.run_until_idle()
+        assert host.custom_status(second_id)["stage"] == "held"
+        moved = event(first, eventId="wd-rehire-0-moved", effectiveDate="2026-03-16")
+        moved_status = submit(host, moved)
+        host.run_until_idle()
+        assert host.custom_status(moved_status["id"])["stage"] == "completed"  # amended; not counted, not held
+        custom = host.custom_status(first_id)
+        assert custom["stage"] == "scheduled" and custom["detail"] == "until 2026-03-08T23:00:00+00:00", custom
+        held = [mail["request"]["instanceId"] for mail in tenant.mails if mail["kind"] == "held_for_approval"]
+        assert held == [second_id]
+
+    def test_a_rename_keeps_its_new_names_as_taken_and_an_unchanged_user_name_is_not_renamed(
+        self, make_host: Callable[..., FunctionsHost], tenant: ScriptedTenant
+    ) -> None:
+        host = make_host(RENAME_ON_NAME_CHANGE="true")
+        seed_zoe(tenant)
+        married = {"eventId": "wd-name", "type": "update", "employee": {"employeeId": "E10042", "familyName": "Weber"}}
+        assert finish(host, submit(host, married)["id"])["output"]["userPrincipalName"] == "zoe.weber@contoso.com"
+        assert host.entity_state(c.NAME_RESERVATION, "local:zoe.weber")["taken"] == "provisioned"
+        # The same legal name again with other accents makes the account's own user name: nothing to rename.
+        accents = {
+            "eventId": "wd-accent",
+            "type": "update",
+            "employee": {"employeeId": "E10042", "familyName": "Wéber"},
+        }
+        output = finish(host, submit(host, accents)["id"])["output"]
+        assert output["nameChange"] == "kept" and output["userPrincipalName"] == "zoe.weber@contoso.com"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -58,12 +58,12 @@ def tenant() -> ScriptedTenant:
 def make_host(tmp_path: Any, tenant: ScriptedTenant) -> Iterator[Callable[..., FunctionsHost]]:
     hosts: list[FunctionsHost] = []
 
-    def make(**env: str) -> FunctionsHost:
+    def make(start: datetime = START, **env: str) -> FunctionsHost:
         runtime.reset()
         host = FunctionsHost(
             "function_app",
             tmp_path / f"state{len(hosts)}",
-            clock=VirtualClock(start=START),
+            clock=VirtualClock(start=start),
             function_key=KEY,
             env={**HOST_ENV, **env},
             activity_overrides=tenant.overrides(),
@@ -376,20 +376,164 @@ class TestMoverLeaverRehire:
         assert finish(host, held)["output"]["outcome"] == "cancelled"
         assert len(tenant.uploads) == 1
 
-    def test_rehire_reuses_the_disabled_account(self, host: FunctionsHost, tenant: ScriptedTenant) -> None:
-        tenant.seed_user("E10042", "zoe.obrien-muller@contoso.com", enabled=False, manager="E00007")
-        rehire = event(eventId="wd-rehire", type="rehire")
-        status = finish(host, submit(host, rehire)["id"])
-        assert status["output"]["outcome"] == "provisioned"
+    def test_rehire_of_an_account_this_app_disabled_recently_runs_and_tells_it(
+        self, host: FunctionsHost, tenant: ScriptedTenant
+    ) -> None:
+        tenant.seed_user("E10042", "zoe.obrien-muller@contoso.com", manager="E00007")
+        leaver = {
+            "eventId": "wd-leave",
+            "type": "termination",
+            "effectiveDate": "2026-01-05",
+            "employee": {"employeeId": "E10042"},
+        }
+        assert finish(host, submit(host, leaver)["id"])["output"]["outcome"] == "disabled"
+        status = finish(host, submit(host, event(eventId="wd-rehire", type="rehire"))["id"])
+        assert status["output"]["outcome"] == "provisioned", status
         assert status["output"]["userPrincipalName"] == "zoe.obrien-muller@contoso.com"
-        assert tenant.uploads[0]["records"][0]["active"] is True
-        assert len(tenant.credentials) == 1
+        assert tenant.uploads[-1]["records"][0]["active"] is True
+        assert [c["policy"] for c in tenant.credentials] == ["existing"]
+        assert "rehire_notice" in tenant.mail_kinds() and "held_for_approval" not in tenant.mail_kinds()
 
-    def test_hire_for_a_disabled_account_runs_as_a_rehire(self, host: FunctionsHost, tenant: ScriptedTenant) -> None:
+    def test_rehire_of_an_account_disabled_at_an_unknown_time_is_held_until_approved(
+        self, host: FunctionsHost, tenant: ScriptedTenant
+    ) -> None:
+        tenant.seed_user("E10042", "zoe.obrien-muller@contoso.com", enabled=False, manager="E00007")
+        accepted = submit(host, event(eventId="wd-rehire", type="rehire"))
+        host.run_until_idle()
+        assert api_status(host, accepted["id"])["stage"] == "held"
+        assert tenant.uploads == [] and tenant.credentials == []
+        held = [mail for mail in tenant.mails if mail["kind"] == "held_for_approval"]
+        assert held and held[0]["request"]["extra"]["hold"] == "rehire"
+        approve = host.request("POST", f"/api/hr-events/{accepted['id']}/approve", headers={"x-functions-key": KEY})
+        assert approve.status_code == 200
+        status = finish(host, accepted["id"])
+        assert status["output"]["outcome"] == "provisioned"
+        assert tenant.users["E10042"]["accountEnabled"] is True
+        assert "rehire_notice" in tenant.mail_kinds()
+
+    def test_hire_matching_a_disabled_account_is_held_and_a_rescind_leaves_it_disabled(
+        self, host: FunctionsHost, tenant: ScriptedTenant
+    ) -> None:
         tenant.seed_user("E10042", "zoe.obrien-muller@contoso.com", enabled=False)
-        status = finish(host, submit(host, HIRE)["id"])
-        assert status["output"]["userPrincipalName"] == "zoe.obrien-muller@contoso.com"
-        assert any("rehire" in warning for warning in status["output"]["warnings"])
+        accepted = submit(host, HIRE)
+        host.run_until_idle()
+        assert api_status(host, accepted["id"])["stage"] == "held"
+        response = host.request("DELETE", f"/api/hr-events/{accepted['id']}", headers={"x-functions-key": KEY})
+        assert response.status_code == 200
+        assert finish(host, accepted["id"])["output"]["outcome"] == "cancelled"
+        assert tenant.uploads == [] and tenant.credentials == []
+        assert tenant.users["E10042"]["accountEnabled"] is False
+
+    def test_an_administrator_is_never_re_enabled_and_it_is_alerted(
+        self, host: FunctionsHost, tenant: ScriptedTenant
+    ) -> None:
+        admin = tenant.seed_user("E10042", "former.admin@contoso.com", enabled=False, manager="E00007")
+        tenant.protected.add(admin["id"])
+        accepted = submit(host, event(eventId="wd-rehire", type="rehire"))
+        finish(host, accepted["id"])
+        body = api_status(host, accepted["id"])
+        assert body["stage"] == "failed" and body["error"]["code"] == "ProtectedAccount"
+        assert tenant.uploads == [] and tenant.credentials == []
+        assert tenant.users["E10042"]["accountEnabled"] is False
+        alerts = [mail for mail in tenant.mails if mail["kind"] == "it_alert"]
+        assert alerts and alerts[0]["request"]["extra"]["errorCode"] == "ProtectedAccount"
+
+    def test_a_rehires_pass_goes_to_the_manager_on_record_not_the_one_the_event_names(
+        self, host: FunctionsHost, tenant: ScriptedTenant
+    ) -> None:
+        tenant.seed_user("E10042", "zoe.obrien-muller@contoso.com", enabled=False, manager="E00007")
+        tenant.seed_user("E06666", "mallory@contoso.com", displayName="Mallory")
+        rehire = event(eventId="wd-rehire", type="rehire", employee={"managerEmployeeId": "E06666"})
+        accepted = submit(host, rehire)
+        host.run_until_idle()
+        host.request("POST", f"/api/hr-events/{accepted['id']}/approve", headers={"x-functions-key": KEY})
+        status = finish(host, accepted["id"])
+        assert status["output"]["outcome"] == "provisioned"
+        assert [c["to"] for c in tenant.credentials] == ["maria.manager@contoso.com"]
+        assert all(mail["to"] != "mallory@contoso.com" for mail in tenant.mails)
+
+
+def leaver(employee_id: str, *, day: str = "2026-01-05", zone: str | None = None) -> dict[str, Any]:
+    employee: dict[str, Any] = {"employeeId": employee_id}
+    if zone:
+        employee["timeZone"] = zone
+    return {"eventId": f"leave-{employee_id}", "type": "termination", "effectiveDate": day, "employee": employee}
+
+
+def stages(host: FunctionsHost, instance_ids: list[str]) -> dict[str, int]:
+    counted: dict[str, int] = {}
+    for instance_id in instance_ids:
+        stage = host.custom_status(instance_id)["stage"]
+        counted[stage] = counted.get(stage, 0) + 1
+    return counted
+
+
+class TestMassChangeBreaker:
+    def test_spreading_terminations_over_time_zones_does_not_outrun_the_breaker(
+        self, make_host: Callable[..., FunctionsHost], tenant: ScriptedTenant
+    ) -> None:
+        """12 terminations for one date in 6 zones fall due in 6 different hours; with a limit of 2 an hour, only
+        2 may run: the rest are held when they arrive, whatever hour they would run in."""
+        host = make_host(TERMINATION_BREAKER_LIMIT="2")
+        zones = ["Asia/Kolkata", "Europe/Berlin", "Europe/London", "America/New_York", "America/Chicago"]
+        zones.append("America/Los_Angeles")
+        ids = []
+        for index in range(12):
+            employee_id = f"E{index:03d}"
+            tenant.seed_user(employee_id, f"leaver{index}@contoso.com")
+            ids.append(submit(host, leaver(employee_id, zone=zones[index % 6]))["id"])
+        host.run_until_idle()
+        assert stages(host, ids) == {"completed": 2, "held": 10}
+        assert sum(not user["accountEnabled"] for user in tenant.users.values()) == 2
+
+    def test_terminations_for_one_date_are_capped_however_slowly_they_arrive(
+        self, make_host: Callable[..., FunctionsHost], tenant: ScriptedTenant
+    ) -> None:
+        host = make_host(BREAKER_DAILY_LIMIT="3")
+        ids = []
+        for index in range(4):
+            tenant.seed_user(f"E{index}", f"leaver{index}@contoso.com")
+            ids.append(submit(host, leaver(f"E{index}", day="2026-01-20"))["id"])
+            host.set_timers_enabled(False)
+            host.run_until_idle()
+            host.clock.advance(timedelta(hours=2))  # type: ignore[attr-defined]
+        assert stages(host, ids) == {"scheduled": 3, "held": 1}
+        held = [mail for mail in tenant.mails if mail["kind"] == "held_for_approval"]
+        assert "take effect on 2026-01-20" in held[0]["request"]["extra"]["reasons"][0]
+
+    def test_a_batch_with_too_many_terminations_holds_the_rest(
+        self, make_host: Callable[..., FunctionsHost], tenant: ScriptedTenant
+    ) -> None:
+        host = make_host(BREAKER_BATCH_LIMIT="2")
+        events = []
+        for index in range(5):
+            tenant.seed_user(f"E{index}", f"leaver{index}@contoso.com")
+            events.append(leaver(f"E{index}", day="2026-01-20"))
+        response = host.request(
+            "POST", "/api/hr-events/batch", json={"events": events}, headers={"x-functions-key": KEY}
+        )
+        assert response.status_code == 202, response.text
+        host.set_timers_enabled(False)
+        host.run_until_idle()
+        assert stages(host, [f"hr-leave-E{index}" for index in range(5)]) == {"scheduled": 2, "held": 3}
+        approve = host.request(
+            "POST", f"/api/hr-events/{response.json()['id']}/approve", headers={"x-functions-key": KEY}
+        )
+        assert approve.status_code == 200
+        host.run_until_idle()
+        assert stages(host, [f"hr-leave-E{index}" for index in range(5)]) == {"scheduled": 5}
+
+    def test_rehires_count_against_the_breaker(
+        self, make_host: Callable[..., FunctionsHost], tenant: ScriptedTenant
+    ) -> None:
+        host = make_host(TERMINATION_BREAKER_LIMIT="1")
+        ids = [
+            submit(host, event(eventId=f"wd-rehire-{index}", type="rehire", employee={"employeeId": f"R{index}"}))["id"]
+            for index in range(3)
+        ]
+        host.set_timers_enabled(False)
+        host.run_until_idle()
+        assert stages(host, ids).get("held") == 2
 
 
 class TestBatch:
@@ -441,3 +585,37 @@ def test_stages_are_logged_without_personal_data(host: FunctionsHost) -> None:
         assert f"stage={stage}" in log, stage
     for personal in ("Zoë", "Brien", "zoe@example.org", "zoe.obrien"):
         assert personal not in log
+
+
+class TestRetention:
+    def test_finished_events_are_purged_after_the_retention_period_and_running_ones_are_kept(
+        self, make_host: Callable[..., FunctionsHost], tenant: ScriptedTenant
+    ) -> None:
+        # The purge compares with the wall clock, as in Azure: run the virtual clock 45 days behind it.
+        start = datetime.now(UTC).replace(microsecond=0) - timedelta(days=45)
+        host = make_host(start=start, RETENTION_DAYS="30")
+        first_day = (start + timedelta(days=2)).date().isoformat()
+        old = submit(host, event(effectiveDate=first_day))["id"]
+        finish(host, old)
+        host.clock.advance(timedelta(days=20))  # type: ignore[attr-defined]
+        later_day = (start + timedelta(days=22)).date().isoformat()
+        recent = submit(host, event(eventId="wd-hire-2", effectiveDate=later_day, employee={"employeeId": "E10043"}))
+        finish(host, recent["id"])
+        far = (start + timedelta(days=200)).date().isoformat()
+        waiting = submit(host, event(eventId="wd-future", effectiveDate=far, employee={"employeeId": "E10044"}))["id"]
+        host.set_timers_enabled(False)
+        host.run_until_idle()
+        host.clock.advance(timedelta(days=11))  # type: ignore[attr-defined]
+
+        denied = host.request("POST", "/admin/functions/purge_finished_instances", headers={"x-functions-key": KEY})
+        assert denied.status_code == 401  # a function key cannot run it; the host's master key can
+        ran = host.request(
+            "POST", "/admin/functions/purge_finished_instances", headers={"x-functions-key": host.master_key}
+        )
+        assert ran.status_code == 202
+
+        assert host.status(old) is None
+        gone = host.request("GET", f"/api/hr-events/{old}", headers={"x-functions-key": KEY})
+        assert gone.status_code == 404
+        assert host.status(recent["id"]) is not None and host.status(waiting) is not None
+        assert host.entity_state("employee_watermark", "E10042") is not None  # entities are not purged

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
-from provisioning import entities
-from provisioning.workflows.uploader import next_call_time
+from provisioning import entities, safeguards
+from provisioning.safeguards import EXECUTION, SUBMISSION, Limits
+from provisioning.workflows.uploader import next_call_time, result_for
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 
@@ -33,6 +35,21 @@ class TestNameReservation:
         _, granted = entities.reserve(entities.release(state, "hr-a"), "hr-b")
         assert granted
 
+    def test_a_name_known_to_be_taken_is_refused_until_the_mark_expires(self) -> None:
+        state, _ = entities.reserve(None, "hr-a", at(0))
+        state = entities.mark_taken(state, "hr-a", "entra", at(1))
+        assert state == {"taken": "entra", "at": at(1)}
+        assert not entities.is_free(state, "hr-b", at(2))
+        assert entities.reserve(state, "hr-b", at(2)) == (state, False)
+        later = at(entities.TAKEN_FOR.total_seconds() + 2)
+        assert entities.is_free(state, "hr-b", later)
+        assert entities.reserve(state, "hr-b", later) == ({"owner": "hr-b"}, True)
+
+    def test_another_events_reservation_is_not_overwritten_by_a_taken_mark(self) -> None:
+        state, _ = entities.reserve(None, "hr-a", at(0))
+        assert entities.mark_taken(state, "hr-b", "ad", at(1)) == state
+        assert entities.is_free(state, "hr-a") and not entities.is_free(state, "hr-b")
+
 
 class TestWatermark:
     def test_older_event_is_stale_newer_is_fresh(self) -> None:
@@ -57,30 +74,83 @@ class TestWatermark:
         assert entities.apply_watermark(state, "2026-11-19T09:00:00+00:00", "old") == state
 
 
-class TestTerminationBreaker:
-    def test_holds_past_the_limit_within_an_hour(self) -> None:
+LIMITS = Limits(hourly=2, daily=3, batch=2)
+
+
+def admit(
+    state: dict[str, Any] | None, instance: str, seconds: float, phase: str = SUBMISSION, **kw: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    return safeguards.admit_change(state, instance_id=instance, phase=phase, at=at(seconds), limits=LIMITS, **kw)
+
+
+class TestMassChangeBreaker:
+    def test_holds_past_the_hourly_limit_and_keeps_counting_held_attempts(self) -> None:
+        state = None
+        for index, seconds in enumerate((0, 1800)):
+            state, verdict = admit(state, f"hr-{index}", seconds)
+            assert verdict == {"verdict": "admitted"}
+        state, verdict = admit(state, "hr-2", 1900)
+        assert verdict["verdict"] == "held" and "within an hour" in verdict["reason"]
+        state, verdict = admit(state, "hr-3", 3650)  # hr-0 has left the hour; hr-1 and the held hr-2 have not
+        assert verdict["verdict"] == "held"
+        assert state["held"] == ["hr-2", "hr-3"]
+
+    def test_effective_date_caps_whatever_the_arrival_spread(self) -> None:
         state = None
         for index in range(3):
-            state, verdict = entities.admit_termination(state, f"hr-{index}", at(index), limit=3)
-            assert verdict == "admitted"
-        state, verdict = entities.admit_termination(state, "hr-3", at(10), limit=3)
-        assert verdict == "held"
-        assert state["held"] == ["hr-3"]
+            state, verdict = admit(state, f"hr-{index}", index * 7200, effective_date="2026-12-31")
+            assert verdict["verdict"] == "admitted"
+        state, verdict = admit(state, "hr-3", 4 * 7200, effective_date="2026-12-31")
+        assert verdict["verdict"] == "held" and "2026-12-31" in verdict["reason"]
+        _, verdict = admit(state, "hr-4", 5 * 7200, effective_date="2027-01-01")
+        assert verdict["verdict"] == "admitted"
 
-    def test_window_rolls(self) -> None:
+    def test_batch_cap(self) -> None:
         state = None
-        for index in range(3):
-            state, _ = entities.admit_termination(state, f"hr-{index}", at(index), limit=3)
-        _, verdict = entities.admit_termination(state, "hr-late", at(3601), limit=3)
-        assert verdict == "admitted"
+        verdicts = []
+        for index in range(4):
+            state, verdict = admit(state, f"hr-{index}", index * 4000, batch="batch-1")
+            verdicts.append(verdict["verdict"])
+        assert verdicts == ["admitted", "admitted", "held", "held"]
 
-    def test_replayed_admission_is_idempotent_and_release_clears_hold(self) -> None:
-        state, _ = entities.admit_termination(None, "hr-0", at(0), limit=1)
-        state, verdict = entities.admit_termination(state, "hr-0", at(1), limit=1)
-        assert verdict == "admitted"
-        state, verdict = entities.admit_termination(state, "hr-1", at(2), limit=1)
-        assert verdict == "held"
-        assert entities.release_held(state, "hr-1")["held"] == []
+    def test_execution_counts_a_rolling_hour_and_24_hours(self) -> None:
+        state = None
+        verdicts = []
+        for index in range(5):
+            state, verdict = admit(state, f"hr-{index}", index * 2000, phase=EXECUTION)
+            verdicts.append(verdict["verdict"])
+        # At most one other within any hour (2000 s apart), but the 4th already has three others in 24 hours.
+        assert verdicts == ["admitted", "admitted", "admitted", "held", "held"]
+
+    def test_a_repeated_admission_is_not_counted_twice_and_release_clears_the_hold(self) -> None:
+        state, _ = admit(None, "hr-0", 0)
+        state, verdict = admit(state, "hr-0", 1)
+        assert verdict["verdict"] == "admitted" and len(state[SUBMISSION]) == 1
+        state, _ = admit(state, "hr-1", 2)
+        state, verdict = admit(state, "hr-2", 3)
+        assert verdict["verdict"] == "held"
+        assert safeguards.release_held(state, "hr-2")["held"] == []
+
+    def test_old_entries_are_pruned(self) -> None:
+        state, _ = admit(None, "hr-0", 0, effective_date="2026-11-01", batch="batch-old")
+        state, _ = admit(state, "hr-1", 3 * 86400)
+        assert list(state[SUBMISSION]) == ["hr-1"] and state["byDate"] == {} and state["byBatch"] == {}
+
+
+class TestAccountLifecycle:
+    def test_days_since_this_app_disabled_the_account(self) -> None:
+        assert safeguards.disabled_days(None, T0) is None
+        assert safeguards.disabled_days({"disabledAt": at(0)}, T0 + timedelta(days=45)) == 45
+
+
+def test_an_event_whose_record_could_not_be_built_is_told_so_alone() -> None:
+    result = {"status": "accepted", "submittedAt": at(0), "rejectedItems": {"hr-2": "the account is gone"}}
+    assert result_for("hr-1", result) == {"status": "accepted", "submittedAt": at(0)}
+    assert result_for("hr-2", result) == {
+        "status": "rejected",
+        "code": "RecordNotBuilt",
+        "message": "the account is gone",
+    }
 
 
 def item(instance: str, seconds: float, group: str | None = None) -> dict[str, object]:

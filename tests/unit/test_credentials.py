@@ -429,26 +429,41 @@ def test_token_facts_asks_for_the_graph_scope() -> None:
 # Required roles
 # --------------------------------------------------------------------------------------------------
 
-BASE_ROLES = {"SynchronizationData-User.Upload", "AuditLog.Read.All", "User.Read.All", "Mail.Send"}
+BASE_ROLES = {
+    "SynchronizationData-User.Upload",
+    "AuditLog.Read.All",
+    "User.Read.All",
+    "RoleManagement.Read.Directory",
+    "Mail.Send",
+}
 
 
 def test_required_roles_for_tap_with_session_revocation() -> None:
-    assert required_roles("tap", True) == BASE_ROLES | {
-        "UserAuthenticationMethod.ReadWrite.All",
-        "User.RevokeSessions.All",
-    }
+    assert required_roles("tap", True) == BASE_ROLES | {"UserAuthMethod-TAP.ReadWrite.All", "User.RevokeSessions.All"}
+
+
+def test_the_pass_needs_only_the_granular_tap_permission() -> None:
+    """UserAuthenticationMethod.ReadWrite.All would manage every authentication method of every user."""
+    needed = required_roles("tap", False)
+    assert "UserAuthenticationMethod.ReadWrite.All" not in needed
+    assert missing_roles(BASE_ROLES | {"UserAuthenticationMethod.ReadWrite.All"}, needed) == []
 
 
 def test_required_roles_for_password() -> None:
     assert required_roles("password", False) == BASE_ROLES | {"User-PasswordProfile.ReadWrite.All"}
 
 
-def test_required_roles_without_credential_or_notification() -> None:
-    assert required_roles("none", False, notify=False) == BASE_ROLES - {"Mail.Send"}
+def test_mail_send_is_not_expected_in_the_token_with_exchange_rbac() -> None:
+    assert required_roles("none", False, mail_permission="exchange_rbac") == BASE_ROLES - {"Mail.Send"}
+    assert "Mail.Send" in required_roles("tap", False, mail_permission="graph")
 
 
-def test_tap_needs_mail_even_without_notifications() -> None:
-    assert "Mail.Send" in required_roles("tap", False, notify=False)
+def test_role_check_is_always_required_and_broader_directory_reads_satisfy_it() -> None:
+    for method in ("tap", "password", "none"):
+        assert "RoleManagement.Read.Directory" in required_roles(method, False)  # type: ignore[arg-type]
+    needed = {"RoleManagement.Read.Directory"}
+    assert missing_roles(["Directory.Read.All"], needed) == []
+    assert missing_roles(["RoleEligibilitySchedule.Read.Directory"], needed) == ["RoleManagement.Read.Directory"]
 
 
 def test_every_required_role_is_in_the_table() -> None:
@@ -462,8 +477,9 @@ def test_missing_roles_names_the_gaps_sorted() -> None:
     assert missing_roles(granted, needed) == [
         "AuditLog.Read.All",
         "Mail.Send",
+        "RoleManagement.Read.Directory",
         "User.RevokeSessions.All",
-        "UserAuthenticationMethod.ReadWrite.All",
+        "UserAuthMethod-TAP.ReadWrite.All",
     ]
 
 
@@ -474,6 +490,7 @@ def test_broader_permissions_satisfy_narrower_ones() -> None:
         "ProvisioningLog.Read.All",
         "User.ReadWrite.All",
         "Mail.Send",
+        "Directory.Read.All",
     ]
 
     assert missing_roles(granted, needed) == []

@@ -990,3 +990,31 @@ def test_network_failures_end_in_a_network_error_after_the_attempts() -> None:
 def test_base_url_must_be_an_https_origin(base_url: str) -> None:
     with pytest.raises(ValueError, match="https origin"):
         GraphClient(FakeCredential(), base_url=base_url, http=httpx.Client())
+
+
+# --------------------------------------------------------------------------------------------------
+# Roles and memberships (the protected-account check)
+# --------------------------------------------------------------------------------------------------
+
+
+def test_memberships_and_role_queries_use_the_documented_paths_and_filters() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"value": [{"@odata.type": "#microsoft.graph.group", "id": "g1"}]})
+
+    harness = make_harness(handler)
+    assert harness.client.transitive_member_of("u1") == [{"@odata.type": "#microsoft.graph.group", "id": "g1"}]
+    harness.client.role_assignments(["u1", "o'x"])
+    harness.client.role_eligibilities(["u1"])
+    first, second, third = harness.requests
+    assert first.url.path == "/v1.0/users/u1/transitiveMemberOf" and query_param(first, "$select") == "id"
+    assert second.url.path == "/v1.0/roleManagement/directory/roleAssignments"
+    assert query_param(second, "$filter") == "principalId in ('u1','o''x')"
+    assert third.url.path == "/v1.0/roleManagement/directory/roleEligibilityScheduleInstances"
+
+
+def test_a_tenant_without_pim_has_no_eligibilities() -> None:
+    harness = make_harness(scripted(graph_error(400, "AadPremiumLicenseRequired", "needs P2")))
+    assert harness.client.role_eligibilities(["u1"]) == []
+    other = make_harness(scripted(graph_error(400, "BadRequest", "bad filter")))
+    with pytest.raises(GraphError):
+        other.client.role_eligibilities(["u1"])

@@ -230,8 +230,10 @@ def test_a_broken_mapping_file_is_a_503_here_and_in_health(
         monkeypatch.setenv(name, value)  # /api/health validates the settings from the environment itself
     health = _call("health", _request("GET", "health"))
     assert health.status_code == 503
+    assert "the mapped webhook's mapping file is invalid" in answer(health)["problems"]  # the public verdict
+    details = _call("health_details", _request("GET", "health/details"))  # the admin key's view
     assert f"{file}: event.employee.employeeType.then[0].switch.default: required" in " ".join(
-        answer(health)["problems"]
+        answer(details)["problems"]
     )
     assert settings.mapped_webhook_mapping_file == str(file)
 

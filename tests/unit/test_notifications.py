@@ -15,12 +15,14 @@ import pytest
 from provisioning.notifications import (
     BUILTIN_TEMPLATES_DIR,
     MESSAGE_KINDS,
+    REDACTION_LIMIT,
     FailureFamily,
     HeldForApprovalContext,
     ItAlertContext,
     ManagerChangedContext,
     Notifier,
     PassContext,
+    RehireNoticeContext,
     RenderedEmail,
     TerminationContext,
     WelcomeContext,
@@ -116,9 +118,26 @@ def held(**changes: Any) -> HeldForApprovalContext:
         status_id="hr-wd-2026-000999",
         effective_date=date(2026, 12, 18),
         held_at=datetime(2026, 12, 18, 17, 0, tzinfo=UTC),
-        terminations_in_window=26,
+        reasons=("more than 25 terminations or re-enables were submitted within an hour",),
         breaker_limit=25,
         api_base_url="https://func-hr.azurewebsites.net/api/",
+    )
+    return dataclasses.replace(context, **changes)
+
+
+def rehire_notice(**changes: Any) -> RehireNoticeContext:
+    context = RehireNoticeContext(
+        event_id="wd-2026-000777",
+        employee_id="E10042",
+        instance_id="hr-wd-2026-000777",
+        user_principal_name="zoe.obrien-muller@contoso.com",
+        existing_account=True,
+        disabled_days=420,
+        held_reasons=("the account has been disabled for 420 days (REHIRE_HOLD_AFTER_DAYS is 30)",),
+        credential_method="tap",
+        credential_recipients=("manager",),
+        manager_name="Maria Schmidt",
+        completed_at=datetime(2026, 12, 1, 9, 0, tzinfo=UTC),
     )
     return dataclasses.replace(context, **changes)
 
@@ -137,6 +156,7 @@ def render_all(notifier: Notifier, language: str | None = None) -> dict[str, Ren
         "termination": notifier.render_termination(termination(preferred_language=language)),
         "it_alert": notifier.render_it_alert(it_alert()),
         "held_for_approval": notifier.render_held_for_approval(held()),
+        "rehire_notice": notifier.render_rehire_notice(rehire_notice()),
     }
 
 
@@ -178,6 +198,8 @@ def test_variants_render_with_every_credential_option(notifier: Notifier) -> Non
     notifier.render_manager_changed(manager_changed(new_manager_name=None, new_manager_email=None))
     notifier.render_termination(termination(sessions_revoked=False, manager_name=None, manager_email=None))
     notifier.render_held_for_approval(held(effective_date=None))
+    notifier.render_held_for_approval(held(hold="rehire", event_type="hire"))
+    notifier.render_rehire_notice(rehire_notice(existing_account=False, disabled_days=None, held_reasons=()))
     for family in FailureFamily:
         notifier.render_it_alert(it_alert(family=family))
 
@@ -470,6 +492,14 @@ def test_runbooks_differ_per_family(notifier: Notifier) -> None:
     assert len(sections) == len(FailureFamily)
 
 
+def test_redaction_is_bounded_on_long_input() -> None:
+    """A long reason is cut before the patterns run, so redaction cannot be made quadratic."""
+    hostile = "a" * 200_000 + " +1" + "1" * 50_000
+    redacted = redact_personal_data(hostile)
+    assert len(redacted) <= REDACTION_LIMIT + 1 and redacted.endswith("…")
+    assert redact_personal_data("x" * 10 + " a.b@contoso.com") == "x" * 10 + " [email]"
+
+
 def test_redaction_keeps_codes_and_dates() -> None:
     text = "LdapErr: DSID-0C0907E9 at 2026-11-20 09:14:00 for a.b@contoso.com tel +1 (425) 555-0100."
     assert redact_personal_data(text) == "LdapErr: DSID-0C0907E9 at 2026-11-20 09:14:00 for [email] tel [phone]."
@@ -482,10 +512,26 @@ def test_held_for_approval_gives_the_routes_and_no_key(notifier: Notifier) -> No
     email = notifier.render_held_for_approval(held())
     assert "POST https://func-hr.azurewebsites.net/api/hr-events/hr-wd-2026-000999/approve" in email.text
     assert "DELETE https://func-hr.azurewebsites.net/api/hr-events/hr-wd-2026-000999" in email.text
-    assert "26 terminations in the last hour exceed the limit of 25" in email.text
-    assert "x-functions-key" in email.text
+    assert "more than 25 terminations or re-enables were submitted within an hour" in email.text
+    assert "function key" in email.text and "signature" in email.text
     assert "code=" not in email.text + email.html
     assert "E20001" in email.subject
+
+
+def test_a_held_rehire_says_why_and_what_is_never_re_enabled(notifier: Notifier) -> None:
+    reason = "a hire matched an existing disabled account"
+    email = notifier.render_held_for_approval(held(hold="rehire", event_type="hire", reasons=(reason,)))
+    assert email.subject.startswith("[HR provisioning] Rehire held for approval")
+    assert reason in email.text and reason in email.html
+    assert "never re-enabled" in email.text
+
+
+def test_the_rehire_notice_tells_it_who_got_the_pass_by_role_only(notifier: Notifier) -> None:
+    email = notifier.render_rehire_notice(rehire_notice())
+    assert email.to == (IT,)
+    assert re.search(r"Sent to:\s+manager", email.text) and "Maria Schmidt" in email.text
+    assert "420 days" in email.text and "REHIRE_HOLD_AFTER_DAYS" in email.text
+    assert "@example" not in email.text and "+49" not in email.text
 
 
 def test_held_for_approval_quotes_the_id_in_routes(notifier: Notifier) -> None:

@@ -37,7 +37,7 @@ from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 import function_app
-from provisioning import directory, http_api, runtime, signing
+from provisioning import directory, runtime, signing
 from provisioning.credentials import SecretUnavailable, required_roles
 from provisioning.events import (
     EVENT_TYPES,
@@ -202,8 +202,11 @@ def test_servers_and_function_key_security_match_the_host(document: dict[str, An
     prefix = host.get("extensions", {}).get("http", {}).get("routePrefix", "api")
     assert [server["url"] for server in document["servers"]] == [f"/{prefix}"]
 
-    for function in _http_functions().values():
-        assert function.get_trigger().auth_level == func.AuthLevel.FUNCTION
+    for (_, path), function in _http_functions().items():
+        # Only the detailed health check needs the host's admin (master) key; every HR route the function key.
+        expected = func.AuthLevel.ADMIN if path == "/health/details" else func.AuthLevel.FUNCTION
+        assert function.get_trigger().auth_level == expected, path
+    assert "master (admin) key" in document["paths"]["/health/details"]["get"]["description"]
     schemes = document["components"]["securitySchemes"]
     placements = {(scheme["type"], scheme["in"], scheme["name"]) for scheme in schemes.values()}
     assert placements == {("apiKey", "header", "x-functions-key"), ("apiKey", "query", "code")}
@@ -217,10 +220,22 @@ def test_signing_headers_are_the_ones_the_verifier_reads(document: dict[str, Any
         signing.TIMESTAMP_HEADER,
         signing.SIGNATURE_HEADER,
     }
-    signature = signing.sign("secret", "1764000000", b"{}")
+    signature = signing.sign("secret", "POST", "/api/hr-events", "1764000000", b"{}")
     pointer = _pointer("components", "parameters", "HrSignature", "schema")
     assert _validator(document, pointer).is_valid(signature)
-    assert _validator(document, pointer).is_valid(signature.upper())
+    assert not _validator(document, pointer).is_valid("sha256=" + "0" * 64)
+
+
+def test_every_hr_route_documents_the_signature_and_its_refusal(document: dict[str, Any]) -> None:
+    """Signing covers every route under /hr-events (preview, status, rescind and approve included)."""
+    refs = {"#/components/parameters/HrTimestamp", "#/components/parameters/HrSignature"}
+    for method, path, operation in _operations(document):
+        declared = {parameter.get("$ref") for parameter in operation.get("parameters", [])}
+        if path.startswith("/hr-events"):
+            assert refs <= declared, (method, path)
+            assert operation["responses"]["401"]["$ref"].endswith("/UnauthorizedOrBadSignature"), (method, path)
+        else:
+            assert not refs & declared, (method, path)
 
 
 # -- request schemas against the pydantic models ----------------------------------------------------------------
@@ -558,7 +573,6 @@ def _runtime(settings: Settings, *, secrets: FakeSecrets | None = None, roles: l
 @pytest.fixture
 def use_runtime(monkeypatch: pytest.MonkeyPatch) -> Callable[[Any], None]:
     """Point the HTTP layer at a stand-in runtime (settings plus the Graph / Key Vault edges)."""
-    monkeypatch.setattr(http_api, "_verifier", None)
 
     def use(rt: Any) -> None:
         if isinstance(rt, Exception):
@@ -692,8 +706,7 @@ def test_signed_submission_answers_as_documented(document: dict[str, Any], use_r
     use_runtime(_runtime(settings, secrets=FakeSecrets({"hr-signing": "s3cret"})))
     client = FakeDurableClient()
     body = json.dumps(TERMINATION).encode("utf-8")
-    timestamp = str(int(time.time()))
-    signed = {signing.TIMESTAMP_HEADER: timestamp, signing.SIGNATURE_HEADER: signing.sign("s3cret", timestamp, body)}
+    signed = signing.signed_headers("s3cret", "POST", f"{BASE_URL}/api/hr-events", body)
 
     unsigned = _call("submit_event", _request("POST", "hr-events", raw=body), client)
     assert unsigned.status_code == 401
@@ -702,10 +715,118 @@ def test_signed_submission_answers_as_documented(document: dict[str, Any], use_r
     assert good.status_code == 202
     _assert_documented(document, "post", "/hr-events", good)
 
+    replayed = _call("submit_event", _request("POST", "hr-events", raw=body, headers=signed), client)
+    assert replayed.status_code == 401 and "replay" in json.loads(replayed.get_body())["detail"]
+    _assert_documented(document, "post", "/hr-events", replayed)
+    superscript = {**signed, signing.TIMESTAMP_HEADER: signed[signing.TIMESTAMP_HEADER] + "²"}
+    refused = _call("submit_event", _request("POST", "hr-events", raw=body, headers=superscript), client)
+    assert refused.status_code == 401  # not an unhandled ValueError (a 500) from int("…²")
+
     use_runtime(_runtime(settings, secrets=FakeSecrets({})))
     no_secret = _call("submit_batch", _request("POST", "hr-events/batch", raw=body, headers=signed), client)
     assert no_secret.status_code == 503
     _assert_documented(document, "post", "/hr-events/batch", no_secret)
+
+
+def test_with_signing_on_every_route_refuses_an_unsigned_call(
+    document: dict[str, Any], use_runtime: Callable[[Any], None]
+) -> None:
+    settings = _settings(HR_SIGNING_SECRET_NAME="hr-signing", KEY_VAULT_URL="https://kv-hr.vault.azure.net/")
+    use_runtime(_runtime(settings, secrets=FakeSecrets({"hr-signing": "s3cret"})))
+    client = FakeDurableClient()
+    client.put("hr-held", "Running", custom=_progress("held", TERMINATION))
+    for name, method, path, route, params, body in [
+        ("rescind_event", "delete", "/hr-events/{id}", "hr-events/hr-held", {"id": "hr-held"}, None),
+        ("approve_event", "post", "/hr-events/{id}/approve", "hr-events/hr-held/approve", {"id": "hr-held"}, None),
+        ("event_status", "get", "/hr-events/{id}", "hr-events/hr-held", {"id": "hr-held"}, None),
+        ("preview_event", "post", "/hr-events/preview", "hr-events/preview", {}, HIRE),
+        ("list_events", "get", "/hr-events", "hr-events", {}, None),
+    ]:
+        unsigned = _call(name, _request(method.upper(), route, body, route_params=params), client)
+        assert unsigned.status_code == 401, name
+        _assert_documented(document, method, path, unsigned)
+    assert client.raised == []
+    url = f"{BASE_URL}/api/hr-events/hr-held/approve"
+    headers = signing.signed_headers("s3cret", "POST", url)
+    approved = _call("approve_event", _request("POST", "hr-events/hr-held/approve", headers=headers,
+                                               route_params={"id": "hr-held"}), client)  # fmt: skip
+    assert approved.status_code == 200
+    elsewhere = _call("rescind_event", _request("DELETE", "hr-events/hr-held", headers=headers,
+                                                route_params={"id": "hr-held"}), client)  # fmt: skip
+    assert elsewhere.status_code == 401, "a signature for approve is worth nothing for rescind"
+    listing_url = f"{BASE_URL}/api/hr-events?type=termination"
+    listing_headers = signing.signed_headers("s3cret", "GET", listing_url)
+
+    tampered = func.HttpRequest(
+        method="GET", url=f"{BASE_URL}/api/hr-events?type=hire", headers=listing_headers, params={}, body=b""
+    )
+    assert _call("list_events", tampered, client).status_code == 401, "the query string is signed"
+    signed = func.HttpRequest(
+        method="GET", url=listing_url, headers=listing_headers, params={"type": "termination"}, body=b""
+    )
+    assert _call("list_events", signed, client).status_code == 200
+
+
+def test_an_oversized_body_is_refused_before_it_is_read(
+    document: dict[str, Any], use_runtime: Callable[[Any], None]
+) -> None:
+    class Unread(func.HttpRequest):
+        def get_body(self) -> bytes:
+            raise AssertionError("the body was read although its declared length is over the limit")
+
+    req = Unread(
+        method="POST",
+        url=f"{BASE_URL}/api/hr-events",
+        headers={"Content-Type": "application/json", "Content-Length": str(MAX_BODY_BYTES + 1)},
+        params={},
+        route_params={},
+        body=b"{}",
+    )
+    response = _call("submit_event", req, FakeDurableClient())
+    assert response.status_code == 413
+    _assert_documented(document, "post", "/hr-events", response)
+
+
+def test_approve_and_rescind_by_an_entra_authenticated_approver(
+    use_runtime: Callable[[Any], None], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings = _settings(
+        HR_SIGNING_SECRET_NAME="hr-signing",
+        KEY_VAULT_URL="https://kv-hr.vault.azure.net/",
+        APPROVER_APP_ROLE="HrProvisioning.Approve",
+    )
+    use_runtime(_runtime(settings, secrets=FakeSecrets({"hr-signing": "s3cret"})))
+    client = FakeDurableClient()
+    client.put("hr-held", "Running", custom={**_progress("held", TERMINATION), "hold": 2})
+
+    def principal(*roles: str) -> dict[str, str]:
+        claims = [{"typ": "roles", "val": role} for role in roles]
+        encoded = base64.b64encode(json.dumps({"auth_typ": "aad", "claims": claims}).encode()).decode()
+        return {"X-MS-CLIENT-PRINCIPAL": encoded}
+
+    def approve(headers: dict[str, str]) -> int:
+        req = _request("POST", "hr-events/hr-held/approve", headers=headers, route_params={"id": "hr-held"})
+        return _call("approve_event", req, client).status_code
+
+    monkeypatch.delenv("WEBSITE_AUTH_ENABLED", raising=False)
+    assert approve(principal("HrProvisioning.Approve")) == 503, "without App Service authentication it is forged"
+    monkeypatch.setenv("WEBSITE_AUTH_ENABLED", "True")
+    assert approve(principal("Reader")) == 403
+    assert approve({}) == 401
+    assert approve(principal("HrProvisioning.Approve")) == 200
+    assert client.raised[-1][:2] == ("hr-held", c.approve_event(2)) == ("hr-held", "approve-2")
+
+
+def test_approving_a_batch_releases_every_held_event_of_it(use_runtime: Callable[[Any], None]) -> None:
+    client = FakeDurableClient()
+    jobs = [{"instanceId": f"hr-b{index}"} for index in range(3)]
+    client.put("batch-9", "Completed", custom={"stage": "started"}, input_={"jobs": jobs})
+    client.put("hr-b0", "Running", custom=_progress("held", TERMINATION))
+    client.put("hr-b1", "Running", custom={**_progress("held", TERMINATION), "hold": 2})
+    client.put("hr-b2", "Running", custom=_progress("scheduled", TERMINATION))
+    response = _call("approve_event", _request("POST", "x", route_params={"id": "batch-9"}), client)
+    assert response.status_code == 200
+    assert [(instance, name) for instance, name, _ in client.raised] == [("hr-b0", "approve"), ("hr-b1", "approve-2")]
 
 
 def test_submit_batch_answers_as_documented(document: dict[str, Any], use_runtime: Callable[[Any], None]) -> None:
@@ -766,13 +887,13 @@ OUTPUTS: list[dict[str, Any]] = [
         "samAccountName": "zobrienmul",
         "credential": {
             "method": "tap",
-            "recipients": ["manager@contoso.com"],
+            "recipients": ["manager"],
             "id": "tap-1",
             "startDateTime": "2026-12-01T07:00:00+00:00",
             "lifetimeInMinutes": 480,
             "isUsableOnce": False,
         },
-        "notified": ["manager@contoso.com", "manager@contoso.com (first sign-in pass)"],
+        "notified": ["manager", "it", "manager (first sign-in pass)"],
         "warnings": [],
         "timings": {**TIMINGS, "uploadedAt": TIMINGS["acceptedAt"], "syncedAt": TIMINGS["completedAt"]},
     },
@@ -974,7 +1095,7 @@ def directory_edge(monkeypatch: pytest.MonkeyPatch) -> SimpleNamespace:
 def test_preview_answers_as_documented(
     document: dict[str, Any], use_runtime: Callable[[Any], None], directory_edge: SimpleNamespace
 ) -> None:
-    hire = _call("preview_event", _request("POST", "hr-events/preview", HIRE))
+    hire = _call("preview_event", _request("POST", "hr-events/preview", HIRE), FakeDurableClient())
     assert hire.status_code == 200
     assert _assert_documented(document, "post", "/hr-events/preview", hire)["action"] == "hire"
 
@@ -989,17 +1110,17 @@ def test_preview_answers_as_documented(
         "onPremisesSamAccountName": "ab",
         "managerEmployeeId": "E00007",
     }
-    leave = _call("preview_event", _request("POST", "hr-events/preview", TERMINATION))
+    leave = _call("preview_event", _request("POST", "hr-events/preview", TERMINATION), FakeDurableClient())
     assert leave.status_code == 200
     assert _assert_documented(document, "post", "/hr-events/preview", leave)["action"] == "termination"
 
     directory_edge.person = None
-    unknown = _call("preview_event", _request("POST", "hr-events/preview", UPDATE))
+    unknown = _call("preview_event", _request("POST", "hr-events/preview", UPDATE), FakeDurableClient())
     assert unknown.status_code == 422
     _assert_documented(document, "post", "/hr-events/preview", unknown)
 
     directory_edge.error = GraphError(503, "serviceUnavailable", "Graph is unavailable")
-    outage = _call("preview_event", _request("POST", "hr-events/preview", UPDATE))
+    outage = _call("preview_event", _request("POST", "hr-events/preview", UPDATE), FakeDurableClient())
     assert outage.status_code == 502
     _assert_documented(document, "post", "/hr-events/preview", outage)
 
@@ -1008,7 +1129,7 @@ def test_preview_answers_as_documented(
         (_request("POST", "hr-events/preview", UPDATE, content_type="application/xml"), 415),
         (_request("POST", "hr-events/preview", raw=b"[" * (MAX_BODY_BYTES + 1)), 413),
     ]:
-        response = _call("preview_event", req)
+        response = _call("preview_event", req, FakeDurableClient())
         assert response.status_code == status
         _assert_documented(document, "post", "/hr-events/preview", response)
 
@@ -1021,7 +1142,10 @@ def test_health_answers_as_documented(
     monkeypatch.delenv("HR_SIGNING_SECRET_NAME", raising=False)
     misconfigured = _call("health", _request("GET", "health"))
     assert misconfigured.status_code == 503
-    assert "checks" not in _assert_documented(document, "get", "/health", misconfigured)
+    body = _assert_documented(document, "get", "/health", misconfigured)
+    assert body["problems"] and all(problem.startswith("setting ") for problem in body["problems"])
+    details = _call("health_details", _request("GET", "health/details"))
+    assert "checks" not in _assert_documented(document, "get", "/health/details", details)
 
     for name, value in REQUIRED_SETTINGS.items():
         monkeypatch.setenv(name, value)
@@ -1029,13 +1153,18 @@ def test_health_answers_as_documented(
     use_runtime(_runtime(settings, roles=[]))
     missing = _call("health", _request("GET", "health"))
     assert missing.status_code == 503
-    assert _assert_documented(document, "get", "/health", missing)["checks"]["graph"]["missingRoles"]
+    public = _assert_documented(document, "get", "/health", missing)
+    assert set(public) == {"status", "problems"}, "the verdict only: no tenant, app id, vault or secret names"
+    for fact in ("tenant-1", "app-1", "contoso.com", "hr-provisioning@contoso.com"):
+        assert fact not in json.dumps(public)
+    detailed = _call("health_details", _request("GET", "health/details"))
+    assert _assert_documented(document, "get", "/health/details", detailed)["checks"]["graph"]["missingRoles"]
 
     roles = sorted(required_roles(settings.credential_method, settings.revoke_sessions))
     use_runtime(_runtime(settings, roles=roles))
     healthy = _call("health", _request("GET", "health"))
     assert healthy.status_code == 200, healthy.get_body()
-    assert _assert_documented(document, "get", "/health", healthy)["status"] == "ok"
+    assert _assert_documented(document, "get", "/health", healthy) == {"status": "ok", "problems": []}
 
 
 def test_problem_schema_is_problem_details(document: dict[str, Any]) -> None:

@@ -1,0 +1,163 @@
+"""The shared state behind the safeguards: the mass-change breaker and when each account was disabled.
+
+- `change_breaker` (singleton entity) counts account-state changes, terminations (disable) and re-enables
+  (rehire of an existing account), so a mistake or a spoofed feed cannot disable or hand back many accounts at
+  once. It counts twice. When an event is *accepted* it is counted by the instant it arrived (rolling hour), by
+  its effective date (per day, whatever the time zone) and by its batch; that catches a burst however its
+  effective times are spread over zones and days. When the change *runs* it is counted again by the instant it
+  runs (rolling hour and rolling 24 hours), which catches changes accepted over weeks that fall due together.
+  Every attempt counts, held or not, so a burst keeps tripping the breaker until a human looks.
+- `account_lifecycle` (one entity per employeeId) remembers when this app disabled the account, so a later
+  rehire knows how long the account has been dormant (REHIRE_HOLD_AFTER_DAYS).
+
+Logic lives in plain functions over plain JSON state; the entity functions only adapt them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import azure.durable_functions as df
+
+from provisioning.workflows import contracts as c
+
+bp = df.Blueprint()
+
+HOUR = timedelta(hours=1)
+DAY = timedelta(hours=24)
+SUBMISSION = "submission"
+EXECUTION = "execution"
+
+
+@dataclass(frozen=True)
+class Limits:
+    hourly: int
+    daily: int
+    batch: int
+
+
+def _empty() -> dict[str, Any]:
+    return {SUBMISSION: {}, EXECUTION: {}, "byDate": {}, "byBatch": {}, "held": []}
+
+
+def _recent(entries: dict[str, str], now: datetime, window: timedelta, exclude: str) -> int:
+    return sum(1 for key, at in entries.items() if key != exclude and now - datetime.fromisoformat(at) < window)
+
+
+def _prune(state: dict[str, Any], now: datetime) -> None:
+    for phase in (SUBMISSION, EXECUTION):
+        state[phase] = {key: at for key, at in state[phase].items() if now - datetime.fromisoformat(at) < DAY}
+    yesterday = (now - DAY).date()
+    state["byDate"] = {day: ids for day, ids in state["byDate"].items() if date.fromisoformat(day) >= yesterday}
+    state["byBatch"] = {
+        batch: entry for batch, entry in state["byBatch"].items() if now - datetime.fromisoformat(entry["since"]) < DAY
+    }
+
+
+def admit_change(
+    state: dict[str, Any] | None,
+    *,
+    instance_id: str,
+    phase: str,
+    at: str,
+    limits: Limits,
+    effective_date: str | None = None,
+    batch: str | None = None,
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Count one account-state change in `phase`; return the new state and `{"verdict", "reason"?}`.
+
+    A repeated call for the same instance and phase (a resubmitted event) is answered as before without
+    counting it twice.
+    """
+    state = {**_empty(), **(state or {})}
+    now = datetime.fromisoformat(at)
+    _prune(state, now)
+    seen = dict(state[phase])
+    held = list(state["held"])
+    reasons: list[str] = []
+    if phase == SUBMISSION:
+        if _recent(seen, now, HOUR, instance_id) >= limits.hourly:
+            reasons.append(f"more than {limits.hourly} terminations or re-enables were submitted within an hour")
+        if effective_date:
+            same_day = [other for other in state["byDate"].get(effective_date, []) if other != instance_id]
+            if len(same_day) >= limits.daily:
+                reasons.append(f"more than {limits.daily} terminations or re-enables take effect on {effective_date}")
+            by_date = dict(state["byDate"])
+            by_date[effective_date] = [*same_day, instance_id]
+            state["byDate"] = by_date
+        if batch:
+            entry = state["byBatch"].get(batch) or {"since": at, "ids": []}
+            others = [other for other in entry["ids"] if other != instance_id]
+            if len(others) >= limits.batch:
+                reasons.append(f"the batch holds more than {limits.batch} terminations or rehires")
+            state["byBatch"] = {**state["byBatch"], batch: {"since": entry["since"], "ids": [*others, instance_id]}}
+    else:
+        if _recent(seen, now, HOUR, instance_id) >= limits.hourly:
+            reasons.append(f"more than {limits.hourly} terminations or re-enables are running within an hour")
+        if _recent(seen, now, DAY, instance_id) >= limits.daily:
+            reasons.append(f"more than {limits.daily} terminations or re-enables are running within 24 hours")
+    seen.setdefault(instance_id, at)
+    state[phase] = seen
+    if reasons:
+        if instance_id not in held:
+            held.append(instance_id)
+        state["held"] = held
+        return state, {"verdict": "held", "reason": "; ".join(reasons)}
+    return state, {"verdict": "admitted"}
+
+
+def release_held(state: dict[str, Any] | None, instance_id: str) -> dict[str, Any]:
+    state = {**_empty(), **(state or {})}
+    state["held"] = [held for held in state["held"] if held != instance_id]
+    return state
+
+
+@bp.entity_trigger(context_name="context", entity_name=c.CHANGE_BREAKER)
+def change_breaker(context: df.DurableEntityContext) -> None:
+    state = context.get_state(_empty)
+    payload = context.get_input() or {}
+    if context.operation_name == "admit":
+        limits = Limits(**payload["limits"])
+        state, verdict = admit_change(
+            state,
+            instance_id=str(payload["instanceId"]),
+            phase=str(payload["phase"]),
+            at=str(payload["at"]),
+            limits=limits,
+            effective_date=payload.get("effectiveDate"),
+            batch=payload.get("batch"),
+        )
+        context.set_state(state)
+        context.set_result(verdict)
+    elif context.operation_name == "release":
+        context.set_state(release_held(state, str(payload)))
+        context.set_result(True)
+    else:
+        context.set_result(state)
+
+
+# -- when was the account disabled -------------------------------------------------------------------------------
+
+
+def disabled_days(state: dict[str, Any] | None, now: datetime) -> float | None:
+    """Days since this app disabled the account, or None when it does not know (then a rehire is held)."""
+    disabled_at = (state or {}).get("disabledAt")
+    if not disabled_at:
+        return None
+    return max(0.0, (now - datetime.fromisoformat(disabled_at)).total_seconds() / 86400)
+
+
+@bp.entity_trigger(context_name="context", entity_name=c.ACCOUNT_LIFECYCLE)
+def account_lifecycle(context: df.DurableEntityContext) -> None:
+    """One per employeeId: `disabled` records when a termination took effect, `enabled` forgets it."""
+    state = context.get_state(lambda: None)
+    payload = context.get_input() or {}
+    if context.operation_name == "disabled":
+        state = {"disabledAt": payload["at"], "eventId": payload.get("eventId")}
+        context.set_state(state)
+    elif context.operation_name == "enabled":
+        state = None
+        context.set_state(state)
+    context.set_result(state)
