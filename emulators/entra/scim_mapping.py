@@ -19,6 +19,8 @@ CUSTOM_EXTENSION_MAP = {
     "hiredate": "employeeHireDate",
     "leavedate": "employeeLeaveDateTime",
     "employeetype": "employeeType",
+    # Multi-valued: the admin maps it straight to AD proxyAddresses (the app sends it only on a rename).
+    "proxyaddresses": "proxyAddresses",
 }
 
 

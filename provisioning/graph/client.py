@@ -101,7 +101,7 @@ def _user_path(id_or_upn: str) -> str:
     """``/v1.0/users/{id}`` with the key URL-quoted (``#EXT#`` and friends survive the trip)."""
     key = _validate_object_key(id_or_upn, what="user id or UPN")
     if key.startswith("$"):
-        # Graph reads a leading '$' as a system segment; such UPNs are addressed as users('…') (§5.1).
+        # Graph reads a leading '$' as a system segment; such UPNs are addressed as users('…') (Graph "Get user").
         return "/v1.0/users" + quote(f"({odata_string(key)})", safe="()@'$")
     return "/v1.0/users/" + quote(key, safe="@")
 
@@ -198,7 +198,7 @@ class GraphClient(GraphTransport):
     # -- provisioning ------------------------------------------------------------------------------
 
     def bulk_upload(self, endpoint_url: str, payload: Mapping[str, Any]) -> BulkUploadAccepted:
-        """POST a SCIM BulkRequest to the API-driven provisioning endpoint (§1).
+        """POST a SCIM BulkRequest to the API-driven provisioning endpoint (Graph synchronizationJob: bulkUpload).
 
         ``submitted_at`` is taken before the first attempt: a 504 may still have staged the request, so
         the earliest send time is the safe lower bound for the provisioning-log query.
@@ -267,7 +267,10 @@ class GraphClient(GraphTransport):
         lifetime_minutes: int,
         usable_once: bool = False,
     ) -> TemporaryAccessPass:
-        """Create a Temporary Access Pass (§6.5). A new pass replaces any existing one for the user."""
+        """Create a Temporary Access Pass (Graph "Create temporaryAccessPassMethod").
+
+        A new pass replaces any existing one for the user.
+        """
         if not 10 <= lifetime_minutes <= 43200:
             raise ValueError("lifetime_minutes must be between 10 and 43200")
         start_utc = _aware(start, what="start")
@@ -303,7 +306,7 @@ class GraphClient(GraphTransport):
         )
 
     def reset_password(self, user_id: str, *, password: str, force_change: bool = True) -> None:
-        """Set a cloud-mastered user's password via ``PATCH passwordProfile`` (§6.3).
+        """Set a cloud-mastered user's password via ``PATCH passwordProfile`` (Graph user resource, passwordProfile).
 
         Graph refuses this app-only for AD-synced users; that case raises
         :class:`SyncedUserPasswordError` pointing at the Temporary Access Pass option.

@@ -93,7 +93,7 @@ def _restore_throttled(
 
 
 class SyncedUserPasswordError(GraphError):
-    """Graph refuses app-only password changes for AD-synced (on-premises mastered) users."""
+    """Graph refuses app-only password changes for AD-synced (on-premises mastered) users (user: passwordProfile)."""
 
 
 class DeltaExpired(GraphError):

@@ -125,9 +125,10 @@ def _join(operator: str, clauses: Sequence[ODataFilter]) -> ODataFilter:
 def users_using_identifier(identifier: str) -> ODataFilter:
     """Users whose UPN, mail or any proxy address is ``identifier`` (the name-uniqueness check).
 
-    ``proxyAddresses/any(p:p eq ...)`` is a default (non-advanced) query on ``/users``, so no
-    ``ConsistencyLevel`` header is needed and the answer is strongly consistent. Entra compares directory
-    strings case-insensitively, so the lower-case ``smtp:`` form also matches a primary ``SMTP:`` address.
+    ``proxyAddresses/any(p:p eq ...)`` is a default (non-advanced) query on ``/users`` (Graph "Advanced query
+    capabilities"), so no ``ConsistencyLevel`` header is needed and the answer is strongly consistent. Entra
+    compares directory strings case-insensitively, so the lower-case ``smtp:`` form also matches a primary
+    ``SMTP:`` address.
     """
     value = identifier.lower()
     return ODataFilter(
