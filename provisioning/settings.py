@@ -27,7 +27,7 @@ from provisioning.naming import (
 )
 
 GraphAuth = Literal["managed_identity", "client_secret"]
-SyncWaitMode = Literal["poll", "fixed"]
+SyncWaitMode = Literal["watch", "poll", "fixed"]
 CredentialMethod = Literal["tap", "password", "none"]
 CredentialRecipient = Literal["manager", "personal", "both"]
 MailPermission = Literal["exchange_rbac", "graph"]
@@ -174,8 +174,14 @@ SETTINGS: tuple[SettingSpec, ...] = (
     ),
     _spec(
         "SYNC_WAIT_MODE",
-        "poll",
-        "poll: poll logs and Entra with backoff; fixed: wait the full timeout, then look once.",
+        "watch",
+        "watch: one watcher reads the provisioning logs and the directory's changes for every waiting event; "
+        "poll: each event polls logs and Entra with backoff; fixed: wait the full timeout, then look once.",
+    ),
+    _spec(
+        "SYNC_WATCH_INTERVAL_SECONDS",
+        "30",
+        "How often the sync watcher reads the provisioning logs and the directory's changes (SYNC_WAIT_MODE=watch).",
     ),
     _spec("CREDENTIAL_METHOD", "tap", "First credential: tap (Temporary Access Pass), password or none."),
     _spec("TAP_LIFETIME_MINUTES", "480", "Temporary Access Pass lifetime in minutes (Entra allows 10..43200)."),
@@ -286,6 +292,12 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "UPLOAD_COALESCE_SECONDS",
         "10",
         "Window in which single events share one bulkUpload request (0 = upload each at once).",
+    ),
+    _spec(
+        "BATCH_UPLOAD_WAIT_SECONDS",
+        "180",
+        "How long a batch's last partial bulkUpload request waits for the batch's next record before the uploader "
+        "looks whether the missing records are still on their way (they are then waited for again).",
     ),
     _spec(
         "PROVISIONING_POLL_INITIAL_SECONDS",
@@ -658,7 +670,8 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "SECRET_CACHE_TTL_SECONDS": _integer(0, 86400),
     "PROVISION_LEAD_DAYS": _integer(0, 365),
     "SYNC_TIMEOUT_MINUTES": _integer(1, 7 * 24 * 60),
-    "SYNC_WAIT_MODE": _choice("poll", "fixed"),
+    "SYNC_WAIT_MODE": _choice("watch", "poll", "fixed"),
+    "SYNC_WATCH_INTERVAL_SECONDS": _integer(5, 3600),
     "CREDENTIAL_METHOD": _choice("tap", "password", "none"),
     "TAP_LIFETIME_MINUTES": _integer(*TAP_LIFETIME_RANGE),
     "TAP_START_LOCAL_TIME": _local_time,
@@ -686,6 +699,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "WELCOME_TO_NEW_MAILBOX": _boolean,
     "RENAME_ON_NAME_CHANGE": _boolean,
     "UPLOAD_COALESCE_SECONDS": _integer(0, 300),
+    "BATCH_UPLOAD_WAIT_SECONDS": _integer(10, 86400),
     "PROVISIONING_POLL_INITIAL_SECONDS": _integer(1, 3600),
     "PROVISIONING_POLL_MAX_SECONDS": _integer(1, 3600),
     "TASKHUB_NAME": _taskhub,
@@ -745,6 +759,7 @@ class Settings:
     provision_lead_days: int
     sync_timeout_minutes: int
     sync_wait_mode: SyncWaitMode
+    sync_watch_interval_seconds: int
     credential_method: CredentialMethod
     tap_lifetime_minutes: int
     tap_start_local_time: time
@@ -772,6 +787,7 @@ class Settings:
     welcome_to_new_mailbox: bool
     rename_on_name_change: bool
     upload_coalesce_seconds: int
+    batch_upload_wait_seconds: int
     provisioning_poll_initial_seconds: int
     provisioning_poll_max_seconds: int
     taskhub_name: str
@@ -912,6 +928,11 @@ def _cross_field_problems(values: Mapping[str, Any], failed: set[str]) -> list[s
     if initial is not None and timeout is not None and initial >= timeout * 60:
         problems.append(
             f"PROVISIONING_POLL_INITIAL_SECONDS ({initial}) must be shorter than SYNC_TIMEOUT_MINUTES ({timeout} min)"
+        )
+    interval = values["SYNC_WATCH_INTERVAL_SECONDS"]
+    if interval is not None and timeout is not None and interval >= timeout * 60:
+        problems.append(
+            f"SYNC_WATCH_INTERVAL_SECONDS ({interval}) must be shorter than SYNC_TIMEOUT_MINUTES ({timeout} min)"
         )
     return problems
 

@@ -119,7 +119,7 @@ class WorkflowOptions:
 
     provision_lead_days: int = 7
     sync_timeout_minutes: int = 60
-    sync_wait_mode: str = "poll"
+    sync_wait_mode: str = "watch"
     credential_method: str = "tap"
     credential_recipient: str = "manager"
     tap_lifetime_minutes: int = 480
@@ -135,7 +135,6 @@ class WorkflowOptions:
     name_conflict_retries: int = 3
     poll_initial_seconds: int = 30
     poll_max_seconds: int = 300
-    sync_watch_mode: str = "watcher"
     sync_watch_interval_seconds: int = 30
     upload_coalesce_seconds: int = 10
     batch_upload_wait_seconds: int = 180

@@ -18,7 +18,7 @@ import azure.durable_functions as df
 
 from provisioning import safeguards
 from provisioning.workflows import contracts as c
-from provisioning.workflows.steps import Step, call_retrying, wait_for_events
+from provisioning.workflows.steps import QUEUE, Step, call_retrying, wait_for_events
 
 BREAKER = df.EntityId(c.CHANGE_BREAKER, c.SINGLETON_KEY)
 COUNTED_AT_SUBMISSION = frozenset({"termination", "rehire", "leave-of-absence", "return-from-leave"})
@@ -61,6 +61,10 @@ def hold(run: Any, kind: str, reasons: list[str]) -> Step:
     run.holds += 1
     number = run.holds
     run.held_reasons.extend(reasons)
+    if run.group and not run.enqueued:
+        # A held batch member may wait for days: the rest of its batch must not wait for it to pack its requests.
+        context.signal_entity(QUEUE, "leave", {"group": run.group, "at": run.now().isoformat()})
+        run.group = None
     run.progress.enter("held", detail=f"{kind}: approve or rescind", hold=number)
     yield call_retrying(
         context,

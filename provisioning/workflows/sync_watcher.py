@@ -32,8 +32,13 @@ def sync_watcher(context: df.DurableOrchestrationContext) -> Step:
     )
     rounds = int(state.get("rounds", 0))
     if answer.get("stop"):
-        context.set_custom_status({"stage": "idle", "reason": answer.get("reason"), "rounds": rounds})
-        return {"rounds": rounds, "stopped": answer.get("reason")}
+        totals = {
+            "rounds": rounds,
+            "failedRounds": state.get("failedRounds", 0),
+            "graphRequestsTotal": state.get("graphRequests", 0),
+        }
+        context.set_custom_status({"stage": "idle", "reason": answer.get("reason"), **totals})
+        return {**totals, "stopped": answer.get("reason")}
     # A registration older than this belongs to an event that ended without saying so (terminated by hand).
     expire_after = UPLOAD_RESULT_TIMEOUT + timedelta(minutes=options.sync_timeout_minutes) * 2
     request = {
