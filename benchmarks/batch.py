@@ -78,7 +78,7 @@ class BatchFigures:
     ad: str = "memory"
     #: CPU seconds of the samba process (a separate process, not in cpu_seconds), when AD is samba.
     directory_cpu_seconds: float | None = None
-    mode: str = "watcher"
+    mode: str = "watch"
     #: CPU seconds of the Entra emulator's own threads (HTTP server and pipeline worker).
     emulator_cpu_seconds: float = 0.0
     batch_envelopes: int = 0
@@ -179,12 +179,12 @@ def run(
     time_scale: float | None = None,
     timeout: float = 1800.0,
     ad: str = "memory",
-    mode: str = "watcher",
+    mode: str = "watch",
     load: int = 0,
 ) -> BatchFigures:
     """Run one batch of `hires` hires on a fresh stack (AD in memory or in Samba) and return its figures.
 
-    `mode` is SYNC_WATCH_MODE (`watcher` or today's per-event `poll`); `load` keeps that many extra processes
+    `mode` is SYNC_WAIT_MODE (`watch` or today's per-event `poll`); `load` keeps that many extra processes
     busy meanwhile. An explicit time scale also lengthens SYNC_TIMEOUT_MINUTES to a day, so that a backlog of
     real seconds at x600 never reads as the deadline passing (this run measures packing and cost, not deadlines).
     """
@@ -192,7 +192,7 @@ def run(
     run_tag = f"{hires}-{int(time.time())}"
     events = [hire_event(run_tag, index) for index in range(hires)]
     instance_ids = [f"hr-{event['eventId']}" for event in events]
-    settings = {"SYNC_WATCH_MODE": mode, **({"SYNC_TIMEOUT_MINUTES": "1440"} if time_scale else {})}
+    settings = {"SYNC_WAIT_MODE": mode, **({"SYNC_TIMEOUT_MINUTES": "1440"} if time_scale else {})}
     with (
         tempfile.TemporaryDirectory() as state_dir,
         busy_cores(load),
@@ -308,7 +308,7 @@ def report(figures: BatchFigures) -> Rows:
         ("wall time", f"{figures.wall_seconds:.1f} s ({figures.hires_per_second:.1f} hires/s)"),
         (
             "sync wait",
-            f"SYNC_WATCH_MODE={figures.mode}"
+            f"SYNC_WAIT_MODE={figures.mode}"
             + (f", {figures.load_processes} busy processes" if figures.load_processes else ""),
         ),
         ("CPU time per hire", f"{figures.cpu_seconds_per_hire * 1000:.0f} ms (host, app and Entra emulator)"),
@@ -358,7 +358,7 @@ def main(argv: list[str] | None = None) -> None:
         "--time-scale", type=float, help="host clock speed-up (default x60 up to 500 hires, slower above)"
     )
     parser.add_argument("--ad", choices=("memory", "samba"), default="memory", help="AD backend behind the agent")
-    parser.add_argument("--mode", choices=("watcher", "poll"), default="watcher", help="SYNC_WATCH_MODE")
+    parser.add_argument("--mode", choices=("watch", "poll"), default="watch", help="SYNC_WAIT_MODE")
     parser.add_argument("--load", type=int, default=0, help="busy processes competing for the cores meanwhile")
     args = parser.parse_args(argv)
     quiet_deferred_event_warning()

@@ -1,6 +1,6 @@
 """The sync watch against today's per-event polling, side by side on the real stack.
 
-Two measurements, each run once per design (SYNC_WATCH_MODE=watcher and SYNC_WATCH_MODE=poll):
+Two measurements, each run once per design (SYNC_WAIT_MODE=watch and SYNC_WAIT_MODE=poll):
 
 - **Graph requests per minute while N events wait for sync** (N = 10, 100, 1,000): N hires upload, their
   provisioning logs say success, and Entra Connect never exports them (the emulator's sync delay is far away), so
@@ -31,7 +31,7 @@ from benchmarks import batch
 from benchmarks.common import CLOCK_START, MANAGER, Rows, graph_requests, print_rows, quiet_deferred_event_warning
 from demo.stack import Stack, running_stack, wait_until
 
-MODES = ("watcher", "poll")
+MODES = ("watch", "poll")
 WAITING_SIZES = (10, 100, 1000)
 WAITING_TIME_SCALE = 60.0
 WAITING_WINDOW_MINUTES = 10.0
@@ -93,7 +93,7 @@ def waiting(events: int, mode: str, *, time_scale: float = WAITING_TIME_SCALE) -
     """Graph requests per scaled minute while `events` hires wait for Entra Connect (which never comes)."""
     tag = f"wait{events}{mode}{int(time.time())}"
     hires = [batch.hire_event(tag, index) for index in range(events)]
-    settings = {"SYNC_WATCH_MODE": mode, "SYNC_TIMEOUT_MINUTES": str(7 * 24 * 60)}
+    settings = {"SYNC_WAIT_MODE": mode, "SYNC_TIMEOUT_MINUTES": str(7 * 24 * 60)}
     pipeline = {"agentDelaySeconds": 0, "logDelaySeconds": 0, "syncDelaySeconds": NEVER}
     with (
         tempfile.TemporaryDirectory() as state_dir,
@@ -142,7 +142,7 @@ def ready(mode: str, *, hires: int = READY_HIRES, time_scale: float = READY_TIME
             Path(state_dir),
             time_scale=time_scale,
             clock_start=CLOCK_START,
-            settings={"SYNC_WATCH_MODE": mode},
+            settings={"SYNC_WAIT_MODE": mode},
             entra_config=delays,
         ) as stack,
     ):

@@ -1,9 +1,10 @@
 """Who waits for what after an upload: the sync watch's registry, and its watcher's lifecycle.
 
-In `SYNC_WATCH_MODE=watcher` an event that has uploaded a record does not poll Graph itself. It registers what it
-waits for (its employee's provisioning-log entry, and for accounts that must sign in, the account in Entra), and
-one watcher orchestration reads the tenant once per interval for everybody and raises to each registered event
-exactly what concerns it. The cost per interval therefore does not grow with the number of waiting events.
+In `SYNC_WAIT_MODE=watch` (the default) an event that has uploaded a record does not poll Graph itself. It
+registers what it waits for (its employee's provisioning-log entry, and for accounts that must sign in, the
+account in Entra), and one watcher orchestration reads the tenant once per interval for everybody and raises to
+each registered event exactly what concerns it.
+The cost per interval therefore does not grow with the number of waiting events.
 
 Two kinds of durable entities hold this (each operation runs alone, so no locks):
 - `sync_watch` (singleton) counts the registered events and owns the watcher's lifecycle: the first registration
