@@ -165,6 +165,20 @@ class GraphClient(GraphTransport):
         for body in pages:
             yield from (user for user in body["value"] if isinstance(user, dict))
 
+    def list_user_pages(
+        self, *, select: Sequence[str], top: int = 999, max_pages: int = 10_000
+    ) -> Iterator[list[dict[str, Any]]]:
+        """``GET /v1.0/users?$select=…&$top=…``, one page at a time, following ``@odata.nextLink``.
+
+        The whole directory in ⌈users / top⌉ requests (``$top`` is 1..999 on ``/users``), never one request per
+        person. Pages are yielded as they arrive, so a caller that keeps only what it needs holds one page at a time.
+        """
+        if not 1 <= top <= 999:
+            raise ValueError("top must be between 1 and 999")
+        url = self._url("/v1.0/users", {"$select": select_clause(select), "$top": str(top)})
+        for body in self._pages(url, template="/v1.0/users", max_pages=max_pages):
+            yield [entry for entry in body["value"] if isinstance(entry, dict)]
+
     def batch(self, requests: Sequence[BatchRequest]) -> dict[str, BatchResponse]:
         """Send requests together with JSON batching (``POST /$batch``); every response by request id.
 
