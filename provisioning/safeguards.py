@@ -15,7 +15,7 @@ Logic lives in plain functions over plain JSON state; the entity functions only 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -106,6 +106,55 @@ def admit_change(
         state["held"] = held
         return state, {"verdict": "held", "reason": "; ".join(reasons)}
     return state, {"verdict": "admitted"}
+
+
+@dataclass(frozen=True)
+class RunLimits:
+    """Per-run thresholds of a reconciliation: a plan with more changes of a kind than its count or its percentage
+    of the accounts in scope is held (disables and re-enables count together, like the breaker's)."""
+
+    creates: int = 100
+    creates_percent: int = 10
+    updates: int = 500
+    updates_percent: int = 20
+    disables: int = 25
+    disables_percent: int = 5
+
+    def to_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> RunLimits:
+        known = set(cls.__dataclass_fields__)
+        return cls(**{key: int(value) for key, value in (data or {}).items() if key in known})
+
+
+def run_hold_reasons(changes: dict[str, int], *, accounts: int, limits: RunLimits) -> list[str]:
+    """Why a reconciliation plan must wait for approval ([] = it may be applied as it is).
+
+    `changes` counts the plan's `create`, `update`, `disable` and `enable` changes; `accounts` is the number of
+    enabled accounts in scope, the base of the percentages (none: any change of a kind with a percentage is held).
+    """
+    kinds = (
+        ("creates", changes.get("create", 0), limits.creates, limits.creates_percent),
+        ("updates", changes.get("update", 0), limits.updates, limits.updates_percent),
+        (
+            "disables and re-enables",
+            changes.get("disable", 0) + changes.get("enable", 0),
+            limits.disables,
+            limits.disables_percent,
+        ),
+    )
+    reasons = []
+    for label, count, most, percent in kinds:
+        share = count * 100 / accounts if accounts else (100.0 if count else 0.0)
+        if count > most:
+            reasons.append(f"the plan holds {count} {label}, more than {most}")
+        elif share > percent:
+            reasons.append(
+                f"the plan holds {count} {label}, {share:.1f}% of {accounts} accounts (more than {percent}%)"
+            )
+    return reasons
 
 
 def release_held(state: dict[str, Any] | None, instance_id: str) -> dict[str, Any]:
