@@ -25,7 +25,7 @@ import threading
 import time
 import unicodedata
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from types import TracebackType
@@ -684,6 +684,30 @@ class GraphClient:
             params["$count"] = "true"
             headers["ConsistencyLevel"] = "eventual"
         return self._get_all_pages(self._url("/v1.0/users", params), template="/v1.0/users", headers=headers)
+
+    def list_user_pages(
+        self, *, select: Sequence[str], top: int = 999, max_pages: int = 10_000
+    ) -> Iterator[list[dict[str, Any]]]:
+        """``GET /v1.0/users?$select=…&$top=…``, one page at a time, following ``@odata.nextLink``.
+
+        The whole directory in ⌈users / top⌉ requests (``$top`` is 1..999 on ``/users``), never one request per
+        person. Pages are yielded as they arrive, so a caller that keeps only what it needs holds one page at a time.
+        """
+        if not 1 <= top <= 999:
+            raise ValueError("top must be between 1 and 999")
+        next_url: str | None = self._url("/v1.0/users", {"$select": _select_clause(select), "$top": str(top)})
+        pages = 0
+        while next_url is not None:
+            if pages >= max_pages:
+                raise GraphError(0, "PageLimitExceeded", f"more than {max_pages} pages from /v1.0/users")
+            pages += 1
+            response = self._request("GET", next_url, template="/v1.0/users")
+            body = _json_body(response)
+            if not isinstance(body, dict) or not isinstance(body.get("value"), list):
+                raise GraphError(response.status_code, "UnexpectedResponse", "no 'value' list from /v1.0/users")
+            yield [entry for entry in body["value"] if isinstance(entry, dict)]
+            link = body.get("@odata.nextLink")
+            next_url = self._checked_next_link(link, template="/v1.0/users") if link else None
 
     def get_user(self, id_or_upn: str, *, select: Sequence[str] = _DEFAULT_USER_SELECT) -> dict[str, Any] | None:
         """``GET /v1.0/users/{id|upn}``; ``None`` when the user does not exist (404)."""

@@ -161,3 +161,16 @@ def parse_failure(text: str | None) -> dict[str, str] | None:
         }
     code, _, message = text[index + len(WorkflowFailed.MARKER) :].strip().partition(": ")
     return {"code": code.strip(), "message": message.strip().splitlines()[0] if message.strip() else ""}
+
+
+# -- reconciliation (provisioning.reconciliation) ----------------------------------------------------------------
+RECONCILIATION: Final = "reconciliation"
+RECONCILIATION_APPLY: Final = "reconciliation_apply"
+RECON_READ_CONNECTOR: Final = "reconcile_read_connector"
+RECON_CHUNKS_STORED: Final = "reconcile_chunks_stored"
+RECON_COMPARE: Final = "reconcile_compare"
+RECON_START_EVENTS: Final = "reconcile_start_events"
+RECONCILIATION_CHUNK: Final = "reconciliation_chunk"
+CORRELATION_CASES: Final = "correlation_cases"
+RECONCILIATION_INSTANCE_PREFIX: Final = "recon-"
+RECONCILIATION_APPLY_PREFIX: Final = "recon-apply-"
