@@ -48,6 +48,7 @@ MESSAGE_KINDS: tuple[str, ...] = (
     "it_alert",
     "held_for_approval",
     "rehire_notice",
+    "reconciliation_summary",
 )
 
 CredentialMethod = Literal["tap", "password", "none"]
@@ -270,6 +271,26 @@ class HeldForApprovalContext:
 
 
 @dataclass(frozen=True)
+class ReconciliationSummaryContext:
+    """A scheduled reconciliation's result, for IT: counts per drift class, whether it is held and why, what was
+    applied by itself (RECONCILE_AUTO_APPLY). Counts and ids only: the plan itself is behind the status route."""
+
+    run_id: str
+    source: str
+    stage: str
+    classes: Mapping[str, int]
+    changes: Mapping[str, int]
+    hold_reasons: tuple[str, ...]
+    auto_apply: tuple[str, ...]
+    applied: Mapping[str, Any] | None
+    planned_at: datetime
+    api_base_url: str = "/api"
+
+    def __post_init__(self) -> None:
+        _require_aware(self.planned_at, "planned_at")
+
+
+@dataclass(frozen=True)
 class RehireNoticeContext:
     """IT's copy of every rehire: which account came back, why it was held, who received the first credential.
 
@@ -473,6 +494,19 @@ class Notifier:
         """Every rehire, for IT: the account, the hold (if any) and who received its first credential."""
         variables = _fields(context) | {"completed_at_utc": context.completed_at.astimezone(UTC)}
         return self._render("rehire_notice", None, variables, to=(self._it_address,))
+
+    def render_reconciliation_summary(self, context: ReconciliationSummaryContext) -> RenderedEmail:
+        """A scheduled reconciliation's summary, for IT, with the routes to read and apply its plan."""
+        run_route = f"{context.api_base_url.rstrip('/')}/reconciliations/{quote(context.run_id, safe='')}"
+        variables = _fields(context) | {
+            "status_url": run_route,
+            "csv_url": f"{run_route}?format=csv",
+            "apply_url": f"{run_route}/apply",
+            "planned_at_utc": context.planned_at.astimezone(UTC),
+            "drift": sum(count for name, count in context.classes.items()),
+        }
+        importance: Literal["low", "normal", "high"] = "high" if context.hold_reasons else "normal"
+        return self._render("reconciliation_summary", None, variables, to=(self._it_address,), importance=importance)
 
     def render_held_for_approval(self, context: HeldForApprovalContext) -> RenderedEmail:
         """A held event (breaker or rehire), for IT, with the routes that approve or rescind it."""
