@@ -14,16 +14,18 @@ from zoneinfo import ZoneInfo
 
 import azure.durable_functions as df
 
-from provisioning import runtime
+from provisioning import http_api, runtime
+from provisioning.events import MAX_BATCH_EVENTS, parse_event
 from provisioning.intake.notifications import Notification
 from provisioning.intake.records import map_record
 from provisioning.intake.registry import connector
 from provisioning.intake.vendor_http import VendorThrottled, VendorUnauthorized
-from provisioning.reconciliation import store
+from provisioning.reconciliation import report, store
 from provisioning.reconciliation.drift import Decisions, reconcile
 from provisioning.reconciliation.population import ACCOUNT_SELECT, HrPerson, Policy
 from provisioning.telemetry import log_event
 from provisioning.workflows import contracts as c
+from provisioning.workflows.plan import workflow_options
 
 bp = df.Blueprint()
 logger = logging.getLogger("provisioning.reconciliation")
@@ -125,3 +127,31 @@ async def reconcile_compare(request: dict[str, Any], client: df.DurableOrchestra
     )
     log_event(logger, "reconcile-compare", instance_id=run_id, count=len(plan.entries))
     return {"summary": plan.summary, "planTags": tags, "directoryPages": pages}
+
+
+@bp.activity_trigger(input_name="request", activity=c.RECON_START_EVENTS)
+@bp.durable_client_input(client_name="client")
+async def reconcile_start_events(request: dict[str, Any], client: df.DurableOrchestrationClient) -> dict[str, Any]:
+    """Start the selected planned changes as ordinary HR events, in batches of up to 1,000 (safe to repeat).
+
+    Each event's id is derived from the run and the employee (`report.event_id`), so an event that already runs
+    is left alone: a second apply starts nothing.
+    """
+    rt = runtime.current()
+    run_id = request["runId"]
+    entries = await store.read_chunks(client, run_id, PLAN_PART, request["planTags"])
+    if entries is None:
+        raise LookupError("the run's plan is not stored completely")
+    selection = report.select(entries, employee_ids=request.get("employeeIds"), classes=request.get("classes"))
+    events = [parse_event(report.event_for(run_id, entry)) for entry in selection.entries]
+    options = request.get("options") or workflow_options(rt.settings).to_dict()
+    batches: list[str] = []
+    started = existing = 0
+    for first in range(0, len(events), MAX_BATCH_EVENTS):
+        outcome = await http_api.start_batch(client, events[first : first + MAX_BATCH_EVENTS], options)
+        started += outcome["accepted"]
+        existing += len(outcome["duplicates"])
+        if outcome["id"]:
+            batches.append(outcome["id"])
+    log_event(logger, "reconcile-apply", instance_id=run_id, outcome=request.get("approvedBy"), count=started)
+    return {"events": len(events), "started": started, "existing": existing, "batches": batches}
