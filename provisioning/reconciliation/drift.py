@@ -79,7 +79,7 @@ def change_kind(entry: Mapping[str, Any]) -> str | None:
     event = entry.get("event")
     if not entry.get("action") or not isinstance(event, Mapping):
         return None
-    if event.get("type") == "rehire":
+    if event.get("type") in ("rehire", "return-from-leave"):
         return "enable" if entry.get("class") == "rehire-disabled" else "create"
     return CHANGE_OF_ACTION.get(str(event.get("type")))
 
@@ -200,7 +200,8 @@ def _judge(
         enabled = bool(account.get("accountEnabled"))
         if status in ("active", "leaving"):
             if not enabled:
-                event = _event("rehire", person, _start_date(person, now, policy), now)
+                kind = "return-from-leave" if person.event_type == "return-from-leave" else "rehire"
+                event = _event(kind, person, _start_date(person, now, policy), now)
                 return _planned(
                     base, "rehire-disabled", "HR says the employee is active; the account is disabled", event, account
                 )
@@ -233,6 +234,8 @@ def _judge(
             "reason": f"no account has this employeeId, but {len(cases)} account(s) without one look like this "
             "person's; confirm the right one or reject them",
             "cases": [case.to_json() for case in cases],
+            # What a confirmation sends: an update of the HR record, linked to the confirmed account.
+            "event": _event("update", person, None, now),
         }
     if status == "leaver":
         return None
@@ -269,8 +272,8 @@ def _today(person: HrPerson, now: datetime, policy: Policy) -> str:
 
 
 def _start_date(person: HrPerson, now: datetime, policy: Policy) -> str:
-    """A hire's or rehire's start date: HR's, when the record is a hire or rehire that carries one; else today."""
-    if person.event_type in ("hire", "rehire") and person.effective_date:
+    """A start (or return) date: HR's, when the record is a hire, rehire or return that carries one; else today."""
+    if person.event_type in ("hire", "rehire", "return-from-leave") and person.effective_date:
         return person.effective_date
     return _today(person, now, policy)
 

@@ -65,7 +65,8 @@ ACCOUNT_SELECT: Final = (
 )
 """What the directory read asks for (`$select`): identifiers, state, and every comparable property."""
 
-ACTIVE_TYPES: Final = frozenset({"hire", "rehire", "update"})
+ACTIVE_TYPES: Final = frozenset({"hire", "rehire", "update", "return-from-leave"})
+LEAVE_TYPE: Final = "leave-of-absence"
 
 
 @dataclass(frozen=True, slots=True)
@@ -154,6 +155,9 @@ def hr_status(person: HrPerson, *, now: datetime, policy: Policy) -> str:
     if person.event_type in ("hire", "rehire") and day is not None:
         starts = schedule.provisioning_start(day, policy.provision_lead_days, zone)
         return "pre-start" if starts > now else "active"
+    if person.event_type == LEAVE_TYPE:
+        begins = schedule.update_instant(day, zone)
+        return "active" if begins is not None and begins > now else "inactive"
     return "active" if person.event_type in ACTIVE_TYPES else "inactive"
 
 
