@@ -1,6 +1,7 @@
 """`make bench`: run every benchmark and print the figures as one readable table (or Markdown).
 
-    python -m benchmarks              # batch N=50 and 500, time to ready, cold import, host, Entra filters
+    python -m benchmarks              # batch N=50 and 500, time to ready, cold import, host, Entra filters,
+                                      # reconciliation of 10,000 employees
     python -m benchmarks --full       # adds the batch of 2,000 hires
     python -m benchmarks --markdown   # the same figures as Markdown (what docs/benchmarks.md is made of)
     python -m benchmarks --only batch --only cold_import
@@ -21,11 +22,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import batch, cold_import, host_throughput, time_to_ready
+from benchmarks import batch, cold_import, host_throughput, reconciliation, time_to_ready
 from benchmarks.common import Rows, quiet_deferred_event_warning
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-NAMES = ("cold_import", "host_throughput", "entra_filter", "time_to_ready", "batch")
+NAMES = ("cold_import", "host_throughput", "entra_filter", "time_to_ready", "batch", "reconciliation")
 
 
 @dataclass
@@ -105,6 +106,15 @@ def run_all(names: tuple[str, ...], full: bool) -> list[Section]:
     if "batch" in names:
         for hires in (*batch.DEFAULT_SIZES, *((2000,) if full else ())):
             sections.append(_timed(f"Batch of {hires} hires", f"{py} benchmarks.batch --n {hires}", _batch(hires)))
+    if "reconciliation" in names:
+        size = reconciliation.DEFAULT_SIZE
+        sections.append(
+            _timed(
+                f"Reconciliation of {size:,} employees against {size:,} accounts",
+                f"{py} benchmarks.reconciliation --n {size}",
+                lambda: reconciliation.report(reconciliation.run(size)),
+            )
+        )
     return sections
 
 
