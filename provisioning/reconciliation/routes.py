@@ -139,8 +139,8 @@ async def start_reconciliation(req: func.HttpRequest, client: df.DurableOrchestr
     except Problem as problem:
         return problem.response()
     except RosterError as invalid:
-        return Problem(400, "Roster does not fit", "Nothing was planned: fix these rows and columns.", invalid.errors)
-        .response()
+        detail = "Nothing was planned: fix these rows and columns."
+        return Problem(400, "Roster does not fit", detail, invalid.errors).response()
 
 
 def _roster_body(req: func.HttpRequest, limit: int) -> bytes:
@@ -172,15 +172,18 @@ def _connector_source(body: bytes, settings: Settings) -> dict[str, Any]:
     try:
         document = loads_strict(body.decode("utf-8"))
     except (UnicodeDecodeError, JsonBodyError, ValueError) as error:
-        raise Problem(400, "Invalid JSON", f"The body is not plain JSON: {error}.", [FieldError("body", "invalid")])
-    assert isinstance(document, dict)
+        errors = [FieldError("body", "invalid")]
+        raise Problem(400, "Invalid JSON", f"The body is not plain JSON: {error}.", errors) from None
+    if not isinstance(document, dict):
+        raise Problem(400, "Invalid JSON", "Send a JSON object.", [FieldError("body", "must be an object")])
     unknown = sorted(set(document) - {"source"})
     if unknown:
         raise Problem(400, "Invalid request", "Unknown fields.", [FieldError(key, "unknown field") for key in unknown])
     name = document["source"]
     if not isinstance(name, str) or name not in registry.CONNECTORS:
         choices = ", ".join(sorted(registry.CONNECTORS))
-        raise Problem(400, "Unknown source", "No such HR system connector.", [FieldError("source", f"one of {choices}")])
+        errors = [FieldError("source", f"one of {choices}")]
+        raise Problem(400, "Unknown source", "No such HR system connector.", errors)
     if not registry.connector(name).enabled(settings):
         raise Problem(
             409, "Connector not enabled", f"Set {name.upper()}_ENABLED=true (docs/connectors.md) to read from it."
@@ -195,7 +198,8 @@ def _roster_parts(req: func.HttpRequest, body: bytes, media: str, settings: Sett
         parts = _multipart(req, body)
         roster = parts.get("roster")
         if roster is None:
-            raise Problem(400, "Roster missing", "Send the roster as the form part `roster`.", [FieldError("roster", "required")])
+            errors = [FieldError("roster", "required")]
+            raise Problem(400, "Roster missing", "Send the roster as the form part `roster`.", errors)
         content, filename, part_type = roster
         fmt = _format_of(filename, part_type)
         if "mapping" in parts:
@@ -204,7 +208,10 @@ def _roster_parts(req: func.HttpRequest, body: bytes, media: str, settings: Sett
             try:
                 inline = Mapping.load(mapping_bytes, mapping_format, source=mapping_name or "mapping")
             except MappingLoadError as invalid:
-                errors = [FieldError(f"mapping.{problem.location}".rstrip("."), problem.message) for problem in invalid.problems]
+                errors = [
+                    FieldError(f"mapping.{problem.location}".rstrip("."), problem.message)
+                    for problem in invalid.problems
+                ]
                 raise Problem(400, "Mapping invalid", "The uploaded mapping has problems.", errors) from None
     elif media in _ROSTER_TYPES:
         content, fmt = body, _ROSTER_TYPES[media]
@@ -226,7 +233,8 @@ def _configured_mapping(settings: Settings) -> Mapping:
         return load_configured(settings.reconcile_roster_mapping_file)
     except MappingLoadError as invalid:
         errors = [FieldError("RECONCILE_ROSTER_MAPPING_FILE", line) for line in invalid.lines()]
-        raise Problem(503, "Roster mapping invalid", "The configured roster mapping file is unusable.", errors) from None
+        detail = "The configured roster mapping file is unusable."
+        raise Problem(503, "Roster mapping invalid", detail, errors) from None
 
 
 def _multipart(req: func.HttpRequest, body: bytes) -> dict[str, tuple[bytes, str | None, str]]:
@@ -288,7 +296,8 @@ def _filtered(entries: list[dict[str, Any]], req: func.HttpRequest) -> list[dict
     classes = {value.strip() for value in (req.params.get("class") or "").split(",") if value.strip()}
     unknown = sorted(classes - set(CLASSES))
     if unknown:
-        raise Problem(400, "Unknown class", "No such drift class.", [FieldError("class", f"one of {', '.join(CLASSES)}")])
+        errors = [FieldError("class", f"one of {', '.join(CLASSES)}")]
+        raise Problem(400, "Unknown class", "No such drift class.", errors)
     employee = (req.params.get("employeeId") or "").casefold()
     return [
         entry
@@ -318,7 +327,9 @@ def _run_view(run_id: str, status: Any) -> dict[str, Any]:
         "scheduled": custom.get("scheduled"),
         "createdTime": http_api.iso(status.created_time),
         "lastUpdatedTime": http_api.iso(status.last_updated_time),
-        "progress": {key: custom.get(key) for key in ("hrRecords", "hrProblems", "rosterRows", "skippedRows") if key in custom},
+        "progress": {
+            key: custom[key] for key in ("hrRecords", "hrProblems", "rosterRows", "skippedRows") if key in custom
+        },
     }
     if output:
         view.update({key: output.get(key) for key in ("plannedAt", "summary", "holdReasons", "autoApplied")})
@@ -409,7 +420,8 @@ async def apply_reconciliation(req: func.HttpRequest, client: df.DurableOrchestr
                 "options": workflow_options(settings).to_dict(),
             },
         )
-        log_event(http_api.logger, "reconciliation-applied", instance_id=instance_id, outcome=by, count=len(selection.entries))
+        count = len(selection.entries)
+        log_event(http_api.logger, "reconciliation-applied", instance_id=instance_id, outcome=by, count=count)
         payload["status"] = "applying"
         return http_api.json_response(payload, 202, headers={"Location": _run_url(req, run_id)})
     except Problem as problem:
@@ -434,9 +446,8 @@ def _apply_request(body: bytes) -> dict[str, Any]:
         raise Problem(400, "Invalid request", "Send a JSON object.", [FieldError("body", "must be an object")])
     errors = [FieldError(key, "unknown field") for key in sorted(set(document) - {"employeeIds", "classes", "approve"})]
     ids = document.get("employeeIds")
-    if ids is not None and (
-        not isinstance(ids, list) or not ids or len(ids) > _MAX_APPLY_IDS or not all(isinstance(v, str) and v for v in ids)
-    ):
+    valid_ids = isinstance(ids, list) and 0 < len(ids) <= _MAX_APPLY_IDS and all(isinstance(v, str) and v for v in ids)
+    if ids is not None and not valid_ids:
         errors.append(FieldError("employeeIds", f"a non-empty list of at most {_MAX_APPLY_IDS} employee ids"))
     classes = document.get("classes")
     if classes is not None and (not isinstance(classes, list) or not set(classes) <= set(CLASSES) or not classes):
@@ -460,14 +471,24 @@ def _planned_output(status: Any) -> dict[str, Any]:
 # -- correlation cases ---------------------------------------------------------------------------------------------
 
 
-@bp.route(route="reconciliations/{id}/cases/{caseId}/{decision:regex(^(confirm|reject)$)}", methods=["POST"])
+@bp.route(route="reconciliations/{id}/cases/{caseId}/confirm", methods=["POST"])
 @bp.durable_client_input(client_name="client")
-async def decide_case(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    """Confirm (the account is this person's: write the employeeId through an update) or reject a case."""
+async def confirm_case(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """The account is this person's: record it and write the employeeId through an ordinary update."""
+    return await _decide(req, client, "confirm")
+
+
+@bp.route(route="reconciliations/{id}/cases/{caseId}/reject", methods=["POST"])
+@bp.durable_client_input(client_name="client")
+async def reject_case(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """The account is not this person's: the next run plans their own account (if no other case is open)."""
+    return await _decide(req, client, "reject")
+
+
+async def _decide(req: func.HttpRequest, client: df.DurableOrchestrationClient, decision: str) -> func.HttpResponse:
     try:
         by, _ = await _privileged(req, client)
         settings = http_api.settings_or_503()
-        decision = req.route_params.get("decision", "")
         case_id = req.route_params.get("caseId", "")
         run_id, status = await _find_run(client, req.route_params.get("id", ""))
         output = _planned_output(status)
