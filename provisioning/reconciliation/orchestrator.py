@@ -55,7 +55,7 @@ class RunProgress:
 def reconciliation(context: df.DurableOrchestrationContext) -> Step:
     run: dict[str, Any] = context.get_input()
     progress = RunProgress(context, run)
-    now = run.get("startedAt") or context.current_utc_datetime.isoformat()
+    now = context.current_utc_datetime.isoformat()  # the run's clock: who has started, who has left by now
     try:
         result = yield from _run(context, run, progress, now)
     except c.WorkflowFailed as failure:

@@ -13,6 +13,7 @@ import email.parser
 import email.policy
 import hashlib
 import json
+import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -67,10 +68,9 @@ def run_instance(run_id: str) -> str:
     return f"{c.RECONCILIATION_INSTANCE_PREFIX}{run_id}"
 
 
-def new_run_id(now: datetime, seed: bytes) -> str:
-    """Time first (runs sort by when they started), then a digest: a retried POST of the same body in the same
-    second is the same run."""
-    return f"{now:%Y%m%dT%H%M%SZ}-{hashlib.sha256(seed).hexdigest()[:10]}"
+def new_run_id(now: datetime) -> str:
+    """Time first, so runs sort by when they started, then a random part: two runs in one second are two runs."""
+    return f"{now:%Y%m%dT%H%M%SZ}-{secrets.token_hex(5)}"
 
 
 async def start_run(
@@ -113,7 +113,7 @@ async def start_reconciliation(req: func.HttpRequest, client: df.DurableOrchestr
         body = _roster_body(req, settings.reconcile_roster_max_bytes)
         await request_auth.verify_signature(req, settings, body, client)
         now = datetime.now(UTC)
-        run_id = new_run_id(now, body)
+        run_id = new_run_id(now)
         media = _media_type(req)
         if media == "application/json" and _is_source_request(body):
             source = _connector_source(body, settings)
