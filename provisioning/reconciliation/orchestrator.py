@@ -169,7 +169,7 @@ def _wait_stored(context: Any, run_id: str, part: str, tags: list[str]) -> Step:
         if not stored["missing"]:
             return
         yield context.create_timer(context.current_utc_datetime + STORE_POLL)
-    raise c.WorkflowFailed("NotStored", f"the run's {part} chunks were not stored within three minutes")
+    raise c.WorkflowFailed("ChunksNotStored", f"the run's {part} chunks were not stored within three minutes")
 
 
 @bp.orchestration_trigger(context_name="context", orchestration=c.RECONCILIATION_APPLY)
