@@ -13,6 +13,7 @@ import email.parser
 import email.policy
 import hashlib
 import json
+import logging
 import secrets
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,10 +22,10 @@ from urllib.parse import quote, urlsplit
 import azure.durable_functions as df
 import azure.functions as func
 
-from provisioning import http_api, request_auth
-from provisioning.events import FieldError, JsonBodyError, loads_strict
+from provisioning import http_api, request_auth, runtime
+from provisioning.events import EventValidationError, FieldError, JsonBodyError, loads_strict, parse_event
 from provisioning.intake import registry
-from provisioning.intake.mapping import Mapping, MappingLoadError, load_configured
+from provisioning.intake.mapping import Mapping, MappingFormat, MappingLoadError, load_configured
 from provisioning.problems import Problem
 from provisioning.reconciliation import report, store
 from provisioning.reconciliation.activities import HR_PART, PLAN_PART
@@ -32,12 +33,13 @@ from provisioning.reconciliation.drift import CLASSES
 from provisioning.reconciliation.population import Policy
 from provisioning.reconciliation.roster import RosterError, read_roster
 from provisioning.safeguards import RunLimits
-from provisioning.settings import Settings
+from provisioning.settings import Settings, SettingsError
 from provisioning.telemetry import log_event
 from provisioning.workflows import contracts as c
 from provisioning.workflows.plan import workflow_options
 
 bp = df.Blueprint(http_auth_level=func.AuthLevel.FUNCTION)
+logger = logging.getLogger("provisioning.reconciliation")
 
 _ROSTER_TYPES = {"text/csv": "csv", "application/csv": "csv", "application/json": "json"}
 _MAX_APPLY_IDS = 10_000
@@ -97,7 +99,7 @@ async def start_run(
         **run_options(settings),
     }
     await client.start_new(c.RECONCILIATION, instance_id, run_input)
-    log_event(http_api.logger, "reconciliation-started", instance_id=instance_id, operation=source["kind"])
+    log_event(logger, "reconciliation-started", instance_id=instance_id, operation=source["kind"])
     return True
 
 
@@ -109,7 +111,7 @@ async def start_run(
 async def start_reconciliation(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """Start a run from an uploaded roster (CSV or JSON, with a mapping) or from a connector (`{"source": ...}`)."""
     try:
-        settings = http_api.settings_or_503()
+        settings = _settings()
         body = _roster_body(req, settings.reconcile_roster_max_bytes)
         await request_auth.verify_signature(req, settings, body, client)
         now = datetime.now(UTC)
@@ -135,7 +137,7 @@ async def start_reconciliation(req: func.HttpRequest, client: df.DurableOrchestr
         started = await start_run(client, settings, run_id, source, now=now, requested_by="hr-api")
         url = _run_url(req, run_id)
         payload = {"id": run_id, "status": "accepted" if started else "exists", "statusUrl": url}
-        return http_api.json_response(payload, 202 if started else 200, headers={"Location": url})
+        return _json_response(payload, 202 if started else 200, headers={"Location": url})
     except Problem as problem:
         return problem.response()
     except RosterError as invalid:
@@ -204,7 +206,7 @@ def _roster_parts(req: func.HttpRequest, body: bytes, media: str, settings: Sett
         fmt = _format_of(filename, part_type)
         if "mapping" in parts:
             mapping_bytes, mapping_name, _ = parts["mapping"]
-            mapping_format = "json" if (mapping_name or "").lower().endswith(".json") else "yaml"
+            mapping_format: MappingFormat = "json" if (mapping_name or "").lower().endswith(".json") else "yaml"
             try:
                 inline = Mapping.load(mapping_bytes, mapping_format, source=mapping_name or "mapping")
             except MappingLoadError as invalid:
@@ -266,7 +268,7 @@ def _format_of(filename: str | None, content_type: str) -> str:
 async def reconciliation_status(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """The run's stage and summary and, once planned, its plan (JSON; `?format=csv` for a spreadsheet)."""
     try:
-        await http_api.authenticated(req, client)
+        await _signed(req, client)
         run_id, status = await _find_run(client, req.route_params.get("id", ""))
         view = _run_view(run_id, status)
         output = status.output if isinstance(status.output, dict) else None
@@ -287,7 +289,7 @@ async def reconciliation_status(req: func.HttpRequest, client: df.DurableOrchest
         view["applies"] = await _applies(client, run_id)
         if output:
             view["plan"] = entries
-        return http_api.json_response(view, 200)
+        return _json_response(view, 200)
     except Problem as problem:
         return problem.response()
 
@@ -325,8 +327,8 @@ def _run_view(run_id: str, status: Any) -> dict[str, Any]:
         "stage": output.get("stage") or custom.get("stage") or "accepted",
         "source": custom.get("source"),
         "scheduled": custom.get("scheduled"),
-        "createdTime": http_api.iso(status.created_time),
-        "lastUpdatedTime": http_api.iso(status.last_updated_time),
+        "createdTime": _iso(status.created_time),
+        "lastUpdatedTime": _iso(status.last_updated_time),
         "progress": {
             key: custom[key] for key in ("hrRecords", "hrProblems", "rosterRows", "skippedRows") if key in custom
         },
@@ -349,7 +351,7 @@ async def _applies(client: df.DurableOrchestrationClient, run_id: str) -> list[d
             {
                 "id": status.instance_id,
                 "runtimeStatus": status.runtime_status.value if status.runtime_status else None,
-                "createdTime": http_api.iso(status.created_time),
+                "createdTime": _iso(status.created_time),
                 **{key: output.get(key, custom.get(key)) for key in ("events", "started", "existing", "batches")},
             }
         )
@@ -370,7 +372,7 @@ async def apply_reconciliation(req: func.HttpRequest, client: df.DurableOrchestr
     """Turn the planned changes (all, or these employees' / these classes') into HR events."""
     try:
         by, body = await _privileged(req, client)
-        settings = http_api.settings_or_503()
+        settings = _settings()
         request = _apply_request(body)
         run_id, status = await _find_run(client, req.route_params.get("id", ""))
         output = _planned_output(status)
@@ -407,7 +409,7 @@ async def apply_reconciliation(req: func.HttpRequest, client: df.DurableOrchestr
         existing = await client.get_status(instance_id)
         if existing and existing.runtime_status is not df.OrchestrationRuntimeStatus.Failed:
             payload["status"] = "already applied"
-            return http_api.json_response(payload, 200)
+            return _json_response(payload, 200)
         await client.start_new(
             c.RECONCILIATION_APPLY,
             instance_id,
@@ -421,16 +423,16 @@ async def apply_reconciliation(req: func.HttpRequest, client: df.DurableOrchestr
             },
         )
         count = len(selection.entries)
-        log_event(http_api.logger, "reconciliation-applied", instance_id=instance_id, outcome=by, count=count)
+        log_event(logger, "reconciliation-applied", instance_id=instance_id, outcome=by, count=count)
         payload["status"] = "applying"
-        return http_api.json_response(payload, 202, headers={"Location": _run_url(req, run_id)})
+        return _json_response(payload, 202, headers={"Location": _run_url(req, run_id)})
     except Problem as problem:
         return problem.response()
 
 
 async def _privileged(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> tuple[str, bytes]:
     """Who may change accounts from a plan: an approver (APPROVER_APP_ROLE) or the signed HR API, like approve."""
-    settings = http_api.settings_or_503()
+    settings = _settings()
     body = request_auth.read_body(req)
     if request_auth.approver(req, settings):
         return "approver", body
@@ -441,7 +443,7 @@ async def _privileged(req: func.HttpRequest, client: df.DurableOrchestrationClie
 def _apply_request(body: bytes) -> dict[str, Any]:
     if not body.strip():
         return {"employeeIds": None, "classes": None, "approve": False}
-    document = http_api.parse_json(body)
+    document = _parse_json(body)
     if not isinstance(document, dict):
         raise Problem(400, "Invalid request", "Send a JSON object.", [FieldError("body", "must be an object")])
     errors = [FieldError(key, "unknown field") for key in sorted(set(document) - {"employeeIds", "classes", "approve"})]
@@ -488,7 +490,7 @@ async def reject_case(req: func.HttpRequest, client: df.DurableOrchestrationClie
 async def _decide(req: func.HttpRequest, client: df.DurableOrchestrationClient, decision: str) -> func.HttpResponse:
     try:
         by, _ = await _privileged(req, client)
-        settings = http_api.settings_or_503()
+        settings = _settings()
         case_id = req.route_params.get("caseId", "")
         run_id, status = await _find_run(client, req.route_params.get("id", ""))
         output = _planned_output(status)
@@ -521,15 +523,19 @@ async def _decide(req: func.HttpRequest, client: df.DurableOrchestrationClient, 
         if decision == "confirm":
             event = {**entry["event"], "eventId": f"recon-{run_id}-{employee_id}-link", "type": "update"}
             event.pop("effectiveDate", None)
-            parsed = http_api.parse_event_or_400(event)
+            try:
+                parsed = parse_event(event)
+            except EventValidationError as invalid:
+                detail = "The HR record of this case is not a valid update."
+                raise Problem(422, "Case cannot be linked", detail, invalid.errors) from None
             instance_id, stage, _ = await http_api.start_event(
                 client, parsed, settings, link={"accountId": account_id, "caseId": case_id}
             )
-            body["event"] = {"id": instance_id, "status": stage, "statusUrl": http_api.status_url(req, instance_id)}
+            body["event"] = {"id": instance_id, "status": stage, "statusUrl": _event_url(req, instance_id)}
         waiting = ((current or {}).get("waiting") or {}).get(employee_id, [])
         await _release_waiting(client, waiting, by)
-        log_event(http_api.logger, "correlation-case", instance_id=run_instance(run_id), outcome=status_word)
-        return http_api.json_response(body, 200)
+        log_event(logger, "correlation-case", instance_id=run_instance(run_id), outcome=status_word)
+        return _json_response(body, 200)
     except Problem as problem:
         return problem.response()
 
@@ -546,9 +552,59 @@ async def _release_waiting(client: df.DurableOrchestrationClient, instance_ids: 
     """Hires held for the employee's open case look again now that it is decided."""
     for instance_id in instance_ids:
         status = await client.get_status(instance_id)
-        if status is None or http_api.stage_of(status) != "held":
+        if status is None or _stage(status) != "held":
             continue
-        await client.raise_event(instance_id, c.approve_event(http_api.hold_of(status)), {"approvedBy": by})
+        await client.raise_event(instance_id, c.approve_event(_hold(status)), {"approvedBy": by})
+
+
+# -- small HTTP helpers ----------------------------------------------------------------------------------------------
+
+
+def _settings() -> Settings:
+    try:
+        return runtime.current().settings
+    except SettingsError:
+        raise Problem(503, "Service misconfigured", "The app settings are invalid; see /api/health.") from None
+
+
+async def _signed(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> None:
+    """A read: the function key (the host) and, with signing on, the HR signature."""
+    settings = _settings()
+    await request_auth.verify_signature(req, settings, request_auth.read_body(req), client)
+
+
+def _json_response(payload: Any, status: int, headers: dict[str, str] | None = None) -> func.HttpResponse:
+    body = json.dumps(payload, default=str)
+    return func.HttpResponse(body, status_code=status, mimetype="application/json", charset="utf-8", headers=headers)
+
+
+def _parse_json(body: bytes) -> object:
+    try:
+        return loads_strict(body.decode("utf-8"))
+    except (UnicodeDecodeError, JsonBodyError, ValueError):
+        raise Problem(
+            400, "Invalid JSON", "The body is not plain UTF-8 JSON.", [FieldError("body", "invalid")]
+        ) from None
+
+
+def _iso(value: Any) -> str | None:
+    return value.isoformat() if hasattr(value, "isoformat") else (str(value) if value else None)
+
+
+def _event_url(req: func.HttpRequest, instance_id: str) -> str:
+    parts = urlsplit(req.url)
+    return f"{parts.scheme}://{parts.netloc}/api/hr-events/{quote(instance_id, safe='')}"
+
+
+def _stage(status: Any) -> str:
+    custom = status.custom_status if isinstance(status.custom_status, dict) else {}
+    return str(custom.get("stage") or "")
+
+
+def _hold(status: Any) -> int | None:
+    custom = status.custom_status if isinstance(status.custom_status, dict) else {}
+    number = custom.get("hold")
+    return number if isinstance(number, int) else None
 
 
 __all__ = ["bp", "new_run_id", "run_instance", "run_options", "start_run"]
