@@ -283,15 +283,17 @@ def test_a_roster_that_would_disable_40_percent_is_planned_and_held_never_applie
     start_stack: Callable[..., Stack],
 ) -> None:
     stack = start_stack()
-    for number in range(1, 6):
-        stack.entra.control.seed_user("synced", **account(f"P{number}", "Pat", f"Person{number}", "Analyst", "Ops"))
+    families = ("Alpha", "Bravo", "Charlie", "Delta", "Echo")
+    for number, family in enumerate(families, start=1):
+        stack.entra.control.seed_user("synced", **account(f"P{number}", "Pat", family, "Analyst", "Ops"))
     gone = (TODAY - timedelta(days=1)).isoformat()
     view = run_roster(
         stack,
         roster(
-            row("P1", "Pat", "Person1", "Analyst", "Ops", left=gone),
-            row("P2", "Pat", "Person2", "Analyst", "Ops", left=gone),
-            *(row(f"P{n}", "Pat", f"Person{n}", "Analyst", "Ops") for n in range(3, 6)),
+            *(
+                row(f"P{number}", "Pat", family, "Analyst", "Ops", left=gone if number <= 2 else None)
+                for number, family in enumerate(families, start=1)
+            )
         ),
     )
     assert view["stage"] == "held"
