@@ -74,24 +74,36 @@ class Figures:
     completed: int
 
 
+def _letters(number: int) -> str:
+    """A name part per number in letters only (HR names carry no digits): 0 -> a, 25 -> z, 26 -> ba, ..."""
+    text = ""
+    while True:
+        number, digit = divmod(number, 26)
+        text = chr(ord("a") + digit) + text
+        if number == 0:
+            return text
+
+
 def _employee(number: int) -> dict[str, str]:
+    given, family = f"Given{_letters(number)}", f"Family{_letters(number)}"
     return {
         "employeeId": f"B{number:06d}",
-        "givenName": f"Given{number}",
-        "surname": f"Family{number}",
-        "displayName": f"Given{number} Family{number}",
-        "userPrincipalName": f"given{number}.family{number}@contoso.com",
-        "mail": f"given{number}.family{number}@contoso.com",
+        "givenName": given,
+        "surname": family,
+        "displayName": f"{given} {family}",
+        "userPrincipalName": f"{given}.{family}@contoso.com".lower(),
+        "mail": f"{given}.{family}@contoso.com".lower(),
         "jobTitle": "Analyst",
-        "department": f"Dept{number % 40}",
+        "department": f"Dept {_letters(number % 40)}",
     }
 
 
 def _roster(count: int, stale: set[int]) -> bytes:
     lines = ["Employee ID,First Name,Last Name,Title,Department"]
     for number in range(count):
+        person = _employee(number)
         title = "Senior Analyst" if number in stale else "Analyst"
-        lines.append(f"B{number:06d},Given{number},Family{number},{title},Dept{number % 40}")
+        lines.append(f"{person['employeeId']},{person['givenName']},{person['surname']},{title},{person['department']}")
     return ("\r\n".join(lines) + "\r\n").encode("utf-8")
 
 
