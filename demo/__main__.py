@@ -362,7 +362,7 @@ def run_serve(args: argparse.Namespace) -> int:
             time_scale=args.time_scale,
             entra_config=EMULATOR_DELAYS,
             port=args.port,
-            settings={**HRIS_SETTINGS, **mapped},
+            settings={**HRIS_SETTINGS, **mapped, **dict(args.setting)},
         ) as stack,
         HrisEmulator(stack.entra, port=args.hris_port) as hris,
     ):
@@ -373,7 +373,12 @@ def run_serve(args: argparse.Namespace) -> int:
         console.print(f"Mapped webhook: {stack.api}/hris/mapped  (examples/mappings/successfactors.yaml)")
         console.print(f"Status:         {stack.api}/hr-events/{{id}}")
         console.print(f"Health:         {stack.api}/health")
-        console.print(f"Entra emulator: https://127.0.0.1:{stack.entra.port}/_emulator/state")
+        state_url = f"https://127.0.0.1:{stack.entra.port}/_emulator/state"
+        console.print(f"Entra emulator: {state_url}")
+        console.print(f"  print it: curl -s --cacert {stack.entra.ca_path} {state_url} | python3 -m json.tool")
+        console.print(
+            f"Clock:          x{args.time_scale:g} (one real second is {args.time_scale:g} orchestration seconds)"
+        )
         console.print(f"State:          {workdir}")
         console.print(f"HR systems:     {hris.base_url}/_emulator/hris/{{bamboohr,hibob,personio}}/state")
         start = (datetime.now(UTC) + timedelta(days=3)).date().isoformat()
@@ -399,6 +404,13 @@ def run_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _setting(text: str) -> tuple[str, str]:
+    name, equals, value = text.partition("=")
+    if not equals or not name:
+        raise argparse.ArgumentTypeError(f"{text!r} is not NAME=VALUE")
+    return name, value
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--serve", action="store_true", help="keep the stack running (make serve)")
@@ -407,6 +419,14 @@ def main() -> int:
     parser.add_argument("--port", type=int, default=7071, help="functions host port for --serve")
     parser.add_argument("--state-dir", default=".state/serve", help="state folder for --serve")
     parser.add_argument("--hris-port", type=int, default=8445, help="HR systems emulator port for --serve")
+    parser.add_argument(
+        "--setting",
+        action="append",
+        default=[],
+        type=_setting,
+        metavar="NAME=VALUE",
+        help="an app setting for --serve (repeatable), e.g. HR_SIGNING_SECRET_NAME=hr-signing",
+    )
     args = parser.parse_args()
     return run_serve(args) if args.serve else run_demo(args)
 

@@ -230,6 +230,9 @@ param templatesDir string = ''
 @description('WELCOME_TO_NEW_MAILBOX: Also send the welcome email to the new hire\'s own mailbox.')
 param welcomeToNewMailbox string = 'false'
 
+@description('RENAME_ON_NAME_CHANGE: When a legal name changes: false keeps the UPN and mail; true gives new ones from the new name and keeps the old address as an alias in proxyAddresses.')
+param renameOnNameChange string = 'false'
+
 @description('UPLOAD_COALESCE_SECONDS: Window in which single events share one bulkUpload request (0 = upload each at once).')
 param uploadCoalesceSeconds string = '10'
 
@@ -531,6 +534,7 @@ var productSettings = {
   DEFAULT_TIME_ZONE: defaultTimeZone
   TEMPLATES_DIR: templatesDir
   WELCOME_TO_NEW_MAILBOX: welcomeToNewMailbox
+  RENAME_ON_NAME_CHANGE: renameOnNameChange
   UPLOAD_COALESCE_SECONDS: uploadCoalesceSeconds
   PROVISIONING_POLL_INITIAL_SECONDS: provisioningPollInitialSeconds
   PROVISIONING_POLL_MAX_SECONDS: provisioningPollMaxSeconds

@@ -32,6 +32,7 @@ from provisioning.notifications import (
 from provisioning.protection import account_protection
 from provisioning.telemetry import log_event
 from provisioning.workflows import contracts as c
+from provisioning.workflows.employee_record import register_pending_hire
 from provisioning.workflows.plan import record_from_spec, workflow_options
 from provisioning.workflows.uploader import result_for
 
@@ -77,7 +78,7 @@ def name_candidates(request: dict[str, Any]) -> dict[str, Any]:
 
 @bp.activity_trigger(input_name="request", activity=c.CHECK_NAME_IN_USE)
 def check_name_in_use(request: dict[str, Any]) -> dict[str, Any]:
-    return {"inUse": directory.names_in_use(runtime.current().graph, request["names"])}
+    return {"inUse": directory.names_in_use(runtime.current().graph, request["names"], request.get("ownerId"))}
 
 
 @bp.activity_trigger(input_name="request", activity=c.CHECK_ACCOUNT_PROTECTION)
@@ -202,18 +203,34 @@ async def start_hr_events(request: dict[str, Any], client: df.DurableOrchestrati
         status = await client.get_status(job["instanceId"])
         if status and status.runtime_status is not df.OrchestrationRuntimeStatus.Failed:
             continue
-        await client.start_new(
-            c.HR_EVENT,
-            job["instanceId"],
-            {
-                "event": job["event"],
-                "options": request["options"],
-                "group": job.get("group"),
-                "batch": job.get("batch"),
-            },
-        )
+        payload = {
+            "event": job["event"],
+            "options": request["options"],
+            "group": job.get("group"),
+            "batch": job.get("batch"),
+        }
+        if job.get("fingerprint"):
+            payload["fingerprint"] = job["fingerprint"]
+        await client.start_new(c.HR_EVENT, job["instanceId"], payload)
+        await register_pending_hire(client, job["instanceId"], job["event"])
         started += 1
     return {"started": started}
+
+
+@bp.activity_trigger(input_name="request", activity=c.WAKE_PENDING_HIRE)
+@bp.durable_client_input(client_name="client")
+async def wake_pending_hire(request: dict[str, Any], client: df.DurableOrchestrationClient) -> dict[str, Any]:
+    """Raise `event` into a pending hire (its start date moved, or a termination withdrew it); with no event, only
+    check that it still runs. Not delivered means the hire's instance no longer runs (ended by hand)."""
+    status = await client.get_status(request["instanceId"])
+    if not status or status.runtime_status not in (
+        df.OrchestrationRuntimeStatus.Running,
+        df.OrchestrationRuntimeStatus.Pending,
+    ):
+        return {"delivered": False}
+    if request.get("event"):
+        await client.raise_event(request["instanceId"], request["event"], {"at": datetime.now(UTC).isoformat()})
+    return {"delivered": True}
 
 
 # -- outcome ----------------------------------------------------------------------------------------------------

@@ -264,7 +264,7 @@ def graph_credential(
     secrets: SecretCache | None,
     client_secret_name: str | None,
 ) -> TokenCredential:
-    """The credential the app uses for Graph (``GRAPH_AUTH``, product spec §5).
+    """The credential the app uses for Graph (``GRAPH_AUTH``, see the README's settings table).
 
     ``managed_identity``: the app's identity; ``client_id`` selects a user-assigned identity.
     ``client_secret``: a service principal (``tenant_id`` + ``client_id``) whose secret is read from Key
@@ -354,9 +354,9 @@ with Exchange RBAC for Applications the grant lives in Exchange and the token ca
 """
 
 ROLE_ALTERNATIVES: Final[Mapping[str, frozenset[str]]] = {
-    # OwnedBy works when the app owns the provisioning app (the ISV variant, §1.3).
+    # OwnedBy works when the app owns the provisioning app (the ISV variant on the bulkUpload permissions page).
     "SynchronizationData-User.Upload": frozenset({"SynchronizationData-User.Upload.OwnedBy"}),
-    # The newest concepts page names ProvisioningLog.Read.All (§4.1).
+    # The newest concepts page names ProvisioningLog.Read.All (inbound provisioning API concepts).
     "AuditLog.Read.All": frozenset({"ProvisioningLog.Read.All"}),
     "User.Read.All": frozenset({"User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All"}),
     "RoleManagement.Read.Directory": frozenset(
@@ -367,7 +367,7 @@ ROLE_ALTERNATIVES: Final[Mapping[str, frozenset[str]]] = {
             "Directory.ReadWrite.All",
         }
     ),
-    # The broad authentication-methods permission also covers the pass (§6.5).
+    # The broad authentication-methods permission also covers the pass (the TAP pages list both).
     "UserAuthMethod-TAP.ReadWrite.All": frozenset({"UserAuthenticationMethod.ReadWrite.All"}),
     "User-PasswordProfile.ReadWrite.All": frozenset({"User.ReadWrite.All", "Directory.ReadWrite.All"}),
     # Microsoft Q&A reports User.ReadWrite.All also works for revokeSignInSessions.

@@ -40,6 +40,7 @@ USER_SELECT = (
     "mobilePhone",
     "businessPhones",
     "preferredLanguage",
+    "proxyAddresses",
 )
 MANAGER_SELECT = ("id", "userPrincipalName", "mail", "displayName", "employeeId", "accountEnabled")
 ACCOUNT_SUMMARY = (
@@ -48,7 +49,10 @@ ACCOUNT_SUMMARY = (
     "mail",
     "mailNickname",
     "displayName",
+    "givenName",
+    "surname",
     "employeeId",
+    "employeeType",
     "accountEnabled",
     "onPremisesSyncEnabled",
     "onPremisesSamAccountName",
@@ -57,13 +61,17 @@ ACCOUNT_SUMMARY = (
 )
 """What workflows carry between steps about an account: identifiers and state, no contact or profile data.
 
+The legal names and the employee type are here because an update compares them with the event's (a legal name
+change, a conversion); both are on the account anyway and say nothing the display name does not.
+
 The complete profile (phones, address, title) is read again where it is needed, at upload, so it never sits in
 orchestration history (docs/security.md, "Personal data")."""
 LOG_CLOCK_SKEW = timedelta(minutes=2)
-"""The provisioning service's clock and ours differ; look this far back before the upload (product.md §4.1)."""
+"""The provisioning service's clock and ours differ; look this far back before the upload."""
 
 # Error codes the provisioning service writes when the UPN, mail or sAMAccountName is already used in the
-# target directory (entra-graph-api.md §3.6). A conflict is retried with the next name; other failures are not.
+# target directory (Entra inbound provisioning troubleshooting and the AD agent's export errors). A conflict is
+# retried with the next name; other failures are not.
 NAME_CONFLICT_CODES = frozenset(
     {
         "AzureActiveDirectoryInvalidUserPrincipalName",
@@ -138,8 +146,9 @@ def name_candidates(policy: naming.NamePolicy, employee: dict[str, Any], *, limi
     return {"candidates": [names_dict(candidate) for candidate in found], "warnings": warnings}
 
 
-def names_in_use(graph: GraphClient, names: dict[str, Any]) -> bool:
-    """Whether Entra already uses one of these generated names (UPN, mail, proxy address or sAMAccountName)."""
+def names_in_use(graph: GraphClient, names: dict[str, Any], owner_id: str | None = None) -> bool:
+    """Whether Entra already uses one of these generated names (UPN, mail, proxy address or sAMAccountName) on an
+    account other than `owner_id` (a rename's own account)."""
     return identifier_in_use(
         graph,
         naming.NameCandidate(
@@ -148,6 +157,7 @@ def names_in_use(graph: GraphClient, names: dict[str, Any]) -> bool:
             mail_nickname=names["mailNickname"],
             sam_account_name=names["samAccountName"],
         ),
+        owner_id,
     )
 
 
@@ -159,19 +169,20 @@ def find_manager(graph: GraphClient, manager_employee_id: str) -> dict[str, Any]
     return dict(chosen[0]) if chosen else None
 
 
-def identifier_in_use(graph: GraphClient, candidate: naming.NameCandidate) -> bool:
-    """Whether Entra already uses the candidate's UPN, mail (incl. proxy addresses) or sAMAccountName."""
+def identifier_in_use(graph: GraphClient, candidate: naming.NameCandidate, owner_id: str | None = None) -> bool:
+    """Whether another Entra object already uses the candidate's UPN, mail (incl. proxy addresses) or
+    sAMAccountName; `owner_id` is the person's own account, whose old addresses a rename may take back."""
     for identifier in sorted(candidate.identifiers()):
-        if graph.find_users(users_using_identifier(identifier), select=("id",), top=1):
+        users = graph.find_users(users_using_identifier(identifier), select=("id",), top=2)
+        if any(user.get("id") != owner_id for user in users):
             return True
-    return bool(
-        graph.find_users(
-            filter_eq("onPremisesSamAccountName", candidate.sam_account_name),
-            select=("id",),
-            advanced=True,
-            top=1,
-        )
+    users = graph.find_users(
+        filter_eq("onPremisesSamAccountName", candidate.sam_account_name),
+        select=("id",),
+        advanced=True,
+        top=2,
     )
+    return any(user.get("id") != owner_id for user in users)
 
 
 def find_free_names(
@@ -182,10 +193,12 @@ def find_free_names(
     exclude: Iterable[str] = (),
     wanted: int = 3,
     max_checks: int = 100,
+    owner_id: str | None = None,
 ) -> dict[str, Any]:
     """The first `wanted` candidates (in pattern order) that no Entra object uses and that are not excluded.
 
     Reservations by other running events are checked by the orchestrator (entities); this only asks Entra.
+    `owner_id` (a rename) is the person's own account: its identifiers do not count as taken.
     """
     excluded = {value.lower() for value in exclude}
     generated = _generated(policy, employee)
@@ -195,7 +208,7 @@ def find_free_names(
         warnings.extend(warning for warning in candidate.warnings if warning not in warnings)
         if candidate.user_principal_name.lower() in excluded:
             continue
-        if identifier_in_use(graph, candidate):
+        if identifier_in_use(graph, candidate, owner_id):
             if not free:
                 warnings.append(f"{candidate.user_principal_name} is already used in Entra; took the next candidate")
             continue
@@ -217,8 +230,8 @@ def names_dict(candidate: naming.NameCandidate) -> dict[str, Any]:
 def summarize_log(entries: list[dict[str, Any]], ignore_ids: Iterable[str] = ()) -> dict[str, Any] | None:
     """The latest provisioning-log verdict for one record, or None when nothing was logged yet.
 
-    Entries are grouped by Microsoft's model: one record can produce a create and later a reference update with
-    the same changeId; the latest entry is authoritative (entra-graph-api.md §4.6).
+    Entries are grouped by Microsoft's model (provisioningObjectSummary): one record can produce a create and later
+    a manager reference update with the same changeId; the latest entry is authoritative.
     """
     ignored = set(ignore_ids)
     relevant = [entry for entry in entries if entry.get("id") not in ignored]

@@ -1,4 +1,4 @@
-"""HR event models and their validation (product.md §2.1).
+"""HR event models and their validation (docs/design.md, "The HR event").
 
 Everything an HR system can get wrong is caught here, before anything is scheduled or sent to
 Graph, and reported per field with a JSON path ("employee.givenName", "events[3].eventId") so
@@ -23,8 +23,17 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic.alias_generators import to_camel
 from pydantic_core import ErrorDetails, PydanticCustomError
 
-EventType = Literal["hire", "update", "termination", "rehire"]
-EVENT_TYPES: tuple[EventType, ...] = ("hire", "update", "termination", "rehire")
+EventType = Literal["hire", "update", "termination", "rehire", "leave-of-absence", "return-from-leave"]
+EVENT_TYPES: tuple[EventType, ...] = (
+    "hire",
+    "update",
+    "termination",
+    "rehire",
+    "leave-of-absence",
+    "return-from-leave",
+)
+LEAVE_TYPES: frozenset[str] = frozenset({"leave-of-absence", "return-from-leave"})
+"""Events that only change whether the account is enabled; every other field of the record stays as it is."""
 MAX_BATCH_EVENTS = 1000
 MAX_BODY_BYTES = 1024 * 1024
 MAX_ATTRIBUTES = 50
@@ -33,7 +42,7 @@ INSTANCE_ID_PREFIX = "hr-"
 # Durable Functions instance ids are limited to 256 characters.
 _INSTANCE_ID_MAX = 256
 
-# What the app itself writes into the custom SCIM extension (product.md §3.3); HR `attributes`
+# What the app itself writes into the custom SCIM extension (docs/design.md, "What goes to Entra"); HR `attributes`
 # must not overwrite them. The admin adds each as "<SCIM_EXTENSION_URN>:<name>" to the app's schema.
 APP_EXTENSION_ATTRIBUTES = (
     "HireDate",
@@ -43,6 +52,7 @@ APP_EXTENSION_ATTRIBUTES = (
     "employeeType",
     "officeLocation",
     "usageLocation",
+    "proxyAddresses",
 )
 RESERVED_ATTRIBUTE_NAMES = frozenset(name.lower() for name in APP_EXTENSION_ATTRIBUTES)
 
@@ -83,7 +93,6 @@ _BCP47 = re.compile(
     re.IGNORECASE | re.VERBOSE,
 )
 _PLAIN_KEY = re.compile(r'^[^.\[\]"]+\Z')
-_APOSTROPHES = frozenset("'’ʼ")
 # RFC 6761 special-use names: no mailbox there can receive mail (email-validator rejects them too).
 SPECIAL_USE_TLDS = frozenset({"arpa", "invalid", "local", "localhost", "onion", "test"})
 _INSTANCE_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.-")
@@ -139,20 +148,59 @@ def _optional_text(value: object, max_length: int) -> str | None:
     return stripped
 
 
-def _person_name(value: object) -> str | None:
-    """A given/family/middle name: Unicode letters, marks, spaces, apostrophes and hyphens, 1-64 chars."""
-    text = _optional_text(value, 64)
-    if text is None:
-        return None
-    for char in text:
+# Characters a name may never carry, whatever the script: they are invisible or reorder what is displayed, so a
+# name holding one can look like someone else's (Trojan-Source style spoofing in displayName and the portal).
+_BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+_ZERO_WIDTH = frozenset("\u200b\u2060\ufeff\u180e")
+# ZERO WIDTH NON-JOINER and JOINER are part of the spelling in Persian, Kurdish and Indic scripts (a Persian
+# family name such as Shah-Mohammadi is written with U+200C between its parts), so between two letters they are
+# kept, as IDNA's CONTEXTJ rule (RFC 5892) allows them.
+_JOINERS = frozenset("\u200c\u200d")
+PERSON_NAME_MAX = 64
+"""Entra's and AD's limit for givenName and surname."""
+
+
+def _name_character_problem(text: str) -> str | None:
+    """Why `text` cannot be a person's name, or None: only invisible, reordering or non-characters are refused."""
+    for position, char in enumerate(text):
         category = unicodedata.category(char)
-        if not (category[0] in "LM" or category in ("Zs", "Pd") or char in _APOSTROPHES):
-            raise _custom(
-                "name_characters",
-                f"may contain only letters, spaces, apostrophes and hyphens (found U+{ord(char):04X})",
-            )
-    if not any(unicodedata.category(char)[0] == "L" for char in text):
-        raise _custom("name_characters", "must contain at least one letter")
+        code = f"U+{ord(char):04X}"
+        if category == "Cs":
+            return f"must not contain an unpaired surrogate ({code})"
+        if category in ("Cc", "Zl", "Zp"):
+            return f"must not contain control characters or line breaks ({code})"
+        if char in _BIDI_CONTROLS:
+            return f"must not contain bidirectional override or embedding characters ({code})"
+        if char in _JOINERS:
+            before = text[position - 1] if position else ""
+            after = text[position + 1] if position + 1 < len(text) else ""
+            if before and after and unicodedata.category(before)[0] in "LM" and unicodedata.category(after)[0] in "LM":
+                continue
+            return f"must not contain a zero-width joiner or non-joiner outside a word ({code})"
+        if char in _ZERO_WIDTH or category == "Cf":
+            return f"must not contain zero-width or invisible formatting characters ({code})"
+    return None
+
+
+def _person_name(value: object) -> str | None:
+    """A given/family/middle name exactly as HR holds it: any printable text up to 64 characters.
+
+    Periods, commas, parentheses, digits ("Smith Jr.", "Müller, II", "García (Pepe)", "J.R.") and every script are
+    accepted; the value goes to displayName, givenName and surname unchanged (only surrounding whitespace is
+    trimmed). The user name generator (naming.py) keeps only what a UPN or sAMAccountName can hold.
+    """
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise _custom("string_type", "must be a string")
+    text = value.strip()
+    if not text:
+        return None
+    problem = _name_character_problem(text)
+    if problem:
+        raise _custom("name_characters", problem)
+    if len(text) > PERSON_NAME_MAX:
+        raise _custom("too_long", f"must be at most {PERSON_NAME_MAX} characters (the Entra and AD limit)")
     return text
 
 
@@ -222,7 +270,9 @@ class Employee(_Model):
     def _employee_id(cls, value: object) -> object:
         if value is None:
             return None
-        if not isinstance(value, str) or not _EMPLOYEE_ID.match(value):
+        if not isinstance(value, str):
+            raise _not_a_string(value)
+        if not _EMPLOYEE_ID.match(value):
             raise _custom("employee_id", "must be 1-16 characters of A-Z, a-z, 0-9, '_' or '-'")
         return value
 
@@ -249,11 +299,12 @@ class Employee(_Model):
     @field_validator("country", "usage_location", mode="before")
     @classmethod
     def _country(cls, value: object) -> str | None:
-        text = _optional_text(value, 2)
+        # The code rule comes before any length rule: "Germany" is a country name, not a string that is too long.
+        text = _optional_text(value, 64)
         if text is None:
             return None
         if text.upper() not in ISO_3166_ALPHA2:
-            raise _custom("country_code", "must be an ISO 3166-1 alpha-2 country code such as DE")
+            raise _custom("country_code", "must be an ISO 3166-1 alpha-2 country code such as DE, not a country name")
         return text.upper()
 
     @field_validator("business_phone", "mobile_phone", mode="before")
@@ -352,6 +403,38 @@ def _attribute(name: object, item: object) -> AttributeValue:
     raise _custom("attribute_value", "must be a string, number, boolean or null", path=name)
 
 
+def missing_for_type(event_type: str, *, has_date: bool, has_given_name: bool, has_family_name: bool) -> list[str]:
+    """Fields an event of this type needs beyond the always-required ones (JSON paths)."""
+    missing: list[str] = []
+    if event_type != "update" and not has_date:
+        missing.append("effectiveDate")
+    if event_type in ("hire", "rehire"):
+        if not has_given_name:
+            missing.append("employee.givenName")
+        if not has_family_name:
+            missing.append("employee.familyName")
+    return missing
+
+
+def _not_a_string(value: object) -> PydanticCustomError:
+    """An id sent as another JSON type; HR exports often turn numeric ids into numbers, so say how to send it."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return _custom("id_type", f'must be a string (send "{value}" in quotes), not a JSON number')
+    return _custom("id_type", f"must be a string, not a JSON {_json_kind(value)}")
+
+
+def _json_kind(value: object) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, Mapping):
+        return "object"
+    return "value"
+
+
 class HrEvent(_Model):
     """One joiner / mover / leaver / rehire event; the `eventId` is the idempotency key."""
 
@@ -364,6 +447,8 @@ class HrEvent(_Model):
     @field_validator("event_id", mode="before")
     @classmethod
     def _event_id(cls, value: object) -> object:
+        if value is not None and not isinstance(value, str):
+            raise _not_a_string(value)
         if not isinstance(value, str) or not _EVENT_ID.match(value):
             raise _custom("event_id", "must be 1-128 characters of A-Z, a-z, 0-9, '.', '_', ':' or '-'")
         return value
@@ -400,14 +485,12 @@ class HrEvent(_Model):
 
     @model_validator(mode="after")
     def _required_for_type(self) -> HrEvent:
-        missing: list[str] = []
-        if self.type != "update" and self.effective_date is None:
-            missing.append("effectiveDate")
-        if self.type in ("hire", "rehire"):
-            if self.employee.given_name is None:
-                missing.append("employee.givenName")
-            if self.employee.family_name is None:
-                missing.append("employee.familyName")
+        missing = missing_for_type(
+            self.type,
+            has_date=self.effective_date is not None,
+            has_given_name=self.employee.given_name is not None,
+            has_family_name=self.employee.family_name is not None,
+        )
         if missing:
             raise PydanticCustomError(
                 "required_for_type",
@@ -474,12 +557,52 @@ _MESSAGES = {
 }
 
 
-def _field_errors(error: ValidationError, prefix: tuple[int | str, ...] = ()) -> list[FieldError]:
-    """Pydantic errors as FieldErrors with JSON paths, expanding our path/fields context."""
+def _field_errors(error: ValidationError, prefix: tuple[int | str, ...] = (), raw: object = None) -> list[FieldError]:
+    """Pydantic errors as FieldErrors with JSON paths, expanding our path/fields context.
+
+    Pydantic skips the cross-field rules (own manager, fields required for the type) once any single field fails,
+    so an HR integrator would fix one round of errors only to meet the next. Those rules are checked again on the
+    raw body here, and every problem is reported at once.
+    """
     result: list[FieldError] = []
     for detail in error.errors(include_url=False):
         result.extend(_expand(detail, prefix))
+    reported = {item.field for item in result}
+    for extra in _cross_field_errors(raw, prefix):
+        if extra.field not in reported:
+            result.append(extra)
+            reported.add(extra.field)
     return result
+
+
+def _present(value: object) -> bool:
+    return value is not None and not (isinstance(value, str) and not value.strip())
+
+
+def _cross_field_errors(raw: object, prefix: tuple[int | str, ...]) -> list[FieldError]:
+    """The rules that involve two fields, checked on a body that failed field validation."""
+    if not isinstance(raw, Mapping):
+        return []
+    employee = raw.get("employee")
+    employee = employee if isinstance(employee, Mapping) else {}
+    errors: list[FieldError] = []
+    manager, own = employee.get("managerEmployeeId"), employee.get("employeeId")
+    if isinstance(manager, str) and manager and manager == own:
+        errors.append(
+            FieldError(json_path((*prefix, "employee", "managerEmployeeId")), "an employee cannot be their own manager")
+        )
+    event_type = raw.get("type")
+    if event_type in EVENT_TYPES:
+        missing = missing_for_type(
+            str(event_type),
+            has_date=_present(raw.get("effectiveDate")),
+            has_given_name=_present(employee.get("givenName")),
+            has_family_name=_present(employee.get("familyName")),
+        )
+        errors += [
+            FieldError(json_path((*prefix, *name.split("."))), f"required for a {event_type} event") for name in missing
+        ]
+    return errors
 
 
 def _expand(detail: ErrorDetails, prefix: tuple[int | str, ...]) -> list[FieldError]:
@@ -545,10 +668,11 @@ def parse_event(data: object) -> HrEvent:
 
     Raises EventValidationError listing the problems with their field paths.
     """
+    body = _load(data)
     try:
-        return HrEvent.model_validate(_load(data))
+        return HrEvent.model_validate(body)
     except ValidationError as error:
-        raise EventValidationError(_field_errors(error)) from None
+        raise EventValidationError(_field_errors(error, raw=body)) from None
 
 
 def parse_batch(data: object) -> ParsedBatch:
@@ -583,7 +707,7 @@ def parse_batch(data: object) -> ParsedBatch:
         try:
             event = HrEvent.model_validate(item)
         except ValidationError as error:
-            rejected.append(RejectedEvent(index, event_id, tuple(_field_errors(error, ("events", index)))))
+            rejected.append(RejectedEvent(index, event_id, tuple(_field_errors(error, ("events", index), raw=item))))
             continue
         if event.event_id in seen:
             duplicate = FieldError(f"events[{index}].eventId", "duplicate eventId within the batch")
@@ -592,6 +716,17 @@ def parse_batch(data: object) -> ParsedBatch:
         seen.add(event.event_id)
         accepted.append((index, event))
     return ParsedBatch(tuple(accepted), tuple(rejected))
+
+
+def event_fingerprint(event: HrEvent) -> str:
+    """A canonical hash of what an event says, stored with its run so a reused eventId can be compared.
+
+    Computed over the validated event (camelCase, absent and null values left out, keys sorted), so the same
+    event sent again with other whitespace, key order or explicit nulls is the same event, and any change to a
+    value is a different one.
+    """
+    canonical = json.dumps(event.to_json(), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def problem_details(
@@ -627,3 +762,29 @@ def sanitize_instance_id(event_id: str) -> str:
     if len(instance_id) > _INSTANCE_ID_MAX or not event_id:
         return f"{INSTANCE_ID_PREFIX}_h{hashlib.sha256(event_id.encode('utf-8')).hexdigest()}"
     return instance_id
+
+
+def instance_event_id(instance_id: str) -> str | None:
+    """The eventId an instance id was made from (the inverse of `sanitize_instance_id`), or None when the id was
+    hashed or is not an event's."""
+    if not instance_id.startswith(INSTANCE_ID_PREFIX) or instance_id.startswith(f"{INSTANCE_ID_PREFIX}_h"):
+        return None
+    escaped = instance_id[len(INSTANCE_ID_PREFIX) :]
+    decoded = bytearray()
+    index = 0
+    while index < len(escaped):
+        if escaped[index] == "_":
+            if index + 3 > len(escaped):
+                return None
+            try:
+                decoded.append(int(escaped[index + 1 : index + 3], 16))
+            except ValueError:
+                return None
+            index += 3
+        else:
+            decoded += escaped[index].encode("ascii")
+            index += 1
+    try:
+        return decoded.decode("utf-8")
+    except UnicodeDecodeError:
+        return None

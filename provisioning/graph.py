@@ -4,10 +4,10 @@ Activities run in the Functions thread pool, so this client is synchronous (http
 talking to Graph that every workflow step would otherwise get subtly wrong:
 
 * OData string literals are built by exactly one function, :func:`odata_string`, so a name such as
-  ``O'Brien`` can never change the shape of a ``$filter`` (see ``entra-graph-api.md`` §5.3).
+  ``O'Brien`` can never change the shape of a ``$filter`` (OData doubles a single quote inside a string literal).
 * Throttling (429) and transient unavailability (503/504) are retried inside the call when the wait is
   short; a long ``Retry-After`` is handed back as :class:`GraphThrottled` so the orchestrator can wait on
-  a durable timer instead of holding a worker thread (§9).
+  a durable timer instead of holding a worker thread (Microsoft Graph throttling guidance).
 * A 401 refreshes the token once; other 4xx are never retried.
 * Nothing secret reaches a log line or an exception: no token, no request body, no Temporary Access
   Pass, and no UPN or filter value (log lines carry the path *template* only).
@@ -68,7 +68,7 @@ MAX_ODATA_LITERAL_LENGTH: Final = 1024
 """Longest value accepted into a filter literal. Real values (UPNs, mail, employee ids) are < 300."""
 
 MAX_BULK_OPERATIONS: Final = 50
-"""bulkUpload rejects more than 50 operations per request (§1.4); refusing locally saves a quota call."""
+"""bulkUpload rejects more than 50 operations per request (its API page); refusing locally saves a quota call."""
 
 _TOKEN_REFRESH_MARGIN_SECONDS: Final = 300.0
 _RETRYABLE_STATUSES: Final = frozenset({429, 503, 504})
@@ -170,11 +170,11 @@ def _join(operator: str, clauses: Sequence[ODataFilter]) -> ODataFilter:
 
 
 def users_using_identifier(identifier: str) -> ODataFilter:
-    """Users whose UPN, mail or any proxy address is ``identifier`` (the name-uniqueness check, §3.1).
+    """Users whose UPN, mail or any proxy address is ``identifier`` (the name-uniqueness check).
 
-    ``proxyAddresses/any(p:p eq ...)`` is a default (non-advanced) query on ``/users`` (§5.2), so no
-    ``ConsistencyLevel`` header is needed and the answer is strongly consistent. Entra compares directory
-    strings case-insensitively, so the lower-case ``smtp:`` form also matches a primary ``SMTP:`` address.
+    ``proxyAddresses/any(p:p eq ...)`` is a default (non-advanced) query on ``/users`` (Graph "Advanced query
+    capabilities"), so no ``ConsistencyLevel`` header is needed and the answer is strongly consistent. Entra compares
+    directory strings case-insensitively, so the lower-case ``smtp:`` form also matches a primary ``SMTP:`` address.
     """
     value = identifier.lower()
     return ODataFilter(
@@ -275,7 +275,7 @@ def _restore_throttled(
 
 
 class SyncedUserPasswordError(GraphError):
-    """Graph refuses app-only password changes for AD-synced (on-premises mastered) users (§6.3)."""
+    """Graph refuses app-only password changes for AD-synced (on-premises mastered) users (user: passwordProfile)."""
 
 
 def _check_bulk_upload_url(url: str, *, graph_base_url: str) -> None:
@@ -414,7 +414,7 @@ def _user_path(id_or_upn: str) -> str:
     """``/v1.0/users/{id}`` with the key URL-quoted (``#EXT#`` and friends survive the trip)."""
     key = _validate_object_key(id_or_upn, what="user id or UPN")
     if key.startswith("$"):
-        # Graph reads a leading '$' as a system segment; such UPNs are addressed as users('…') (§5.1).
+        # Graph reads a leading '$' as a system segment; such UPNs are addressed as users('…') (Graph "Get user").
         return "/v1.0/users" + quote(f"({odata_string(key)})", safe="()@'$")
     return "/v1.0/users/" + quote(key, safe="@")
 
@@ -726,7 +726,7 @@ class GraphClient:
     # -- provisioning ------------------------------------------------------------------------------
 
     def bulk_upload(self, endpoint_url: str, payload: Mapping[str, Any]) -> BulkUploadAccepted:
-        """POST a SCIM BulkRequest to the API-driven provisioning endpoint (§1).
+        """POST a SCIM BulkRequest to the API-driven provisioning endpoint (Graph synchronizationJob: bulkUpload).
 
         ``submitted_at`` is taken before the first attempt: a 504 may still have staged the request, so
         the earliest send time is the safe lower bound for the provisioning-log query.
@@ -795,7 +795,10 @@ class GraphClient:
         lifetime_minutes: int,
         usable_once: bool = False,
     ) -> TemporaryAccessPass:
-        """Create a Temporary Access Pass (§6.5). A new pass replaces any existing one for the user."""
+        """Create a Temporary Access Pass (Graph "Create temporaryAccessPassMethod").
+
+        A new pass replaces any existing one for the user.
+        """
         if not 10 <= lifetime_minutes <= 43200:
             raise ValueError("lifetime_minutes must be between 10 and 43200")
         start_utc = _aware(start, what="start")
@@ -831,7 +834,7 @@ class GraphClient:
         )
 
     def reset_password(self, user_id: str, *, password: str, force_change: bool = True) -> None:
-        """Set a cloud-mastered user's password via ``PATCH passwordProfile`` (§6.3).
+        """Set a cloud-mastered user's password via ``PATCH passwordProfile`` (Graph user resource, passwordProfile).
 
         Graph refuses this app-only for AD-synced users; that case raises
         :class:`SyncedUserPasswordError` pointing at the Temporary Access Pass option.

@@ -1,4 +1,5 @@
-"""The HR-facing HTTP API (product.md §2): submit, batch, status, preview, rescind, approve, health.
+"""The HR-facing HTTP API (docs/design.md, "HTTP API"): submit, batch, status, list, preview, rescind, approve,
+health.
 
 Every route needs the function key (the app's auth level is FUNCTION) and, with signing on, the HR signature
 (`provisioning.request_auth`); health answers the verdict only, its details need the admin key. Bad input is
@@ -14,21 +15,24 @@ import hashlib
 import json
 import logging
 from collections import Counter
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
-from zoneinfo import ZoneInfo
 
 import azure.durable_functions as df
 import azure.functions as func
 
-from provisioning import directory, request_auth, runtime, schedule, scim
+from provisioning import directory, event_listing, request_auth, runtime, schedule, scim
 from provisioning.credentials import SecretUnavailable, missing_roles, required_roles, token_facts
 from provisioning.events import (
+    LEAVE_TYPES,
     BatchTooLargeError,
     EventValidationError,
     FieldError,
     HrEvent,
     JsonBodyError,
+    event_fingerprint,
+    instance_event_id,
     loads_strict,
     parse_batch,
     parse_event,
@@ -41,7 +45,9 @@ from provisioning.problems import Problem
 from provisioning.settings import Settings, SettingsError
 from provisioning.telemetry import log_event
 from provisioning.workflows import contracts as c
-from provisioning.workflows.plan import decide_action, effective_instant, scim_record, workflow_options
+from provisioning.workflows.employee_record import register_pending_hire
+from provisioning.workflows.plan import decide_action, effective_instant, ids_only, scim_record, workflow_options
+from provisioning.workflows.time_zone import choose as choose_zone
 
 bp = df.Blueprint(http_auth_level=func.AuthLevel.FUNCTION)
 logger = logging.getLogger("provisioning.http")
@@ -60,7 +66,7 @@ async def submit_event(req: func.HttpRequest, client: df.DurableOrchestrationCli
         settings = _settings()
         body = await _signed_body(req, settings, client)
         event = parse_event(_json(body))
-        instance_id, stage, started = await start_event(client, event, settings)
+        instance_id, stage, started = await start_event(client, event, settings, refuse_conflicts=True)
         return _accepted_response(req, instance_id, event.event_id, stage, status_code=202 if started else 200)
     except Problem as problem:
         return problem.response()
@@ -71,7 +77,8 @@ async def submit_event(req: func.HttpRequest, client: df.DurableOrchestrationCli
 @bp.route(route="hr-events/batch", methods=["POST"])
 @bp.durable_client_input(client_name="client")
 async def submit_batch(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
-    """Accept up to 1,000 events; invalid ones are rejected one by one, repeats are reported as duplicates."""
+    """Accept up to 1,000 events; invalid ones are rejected one by one, repeats are reported as duplicates, and an
+    eventId reused for a different event is rejected (it would be lost as a silent duplicate)."""
     try:
         settings = _settings()
         body = await _signed_body(req, settings, client)
@@ -80,18 +87,22 @@ async def submit_batch(req: func.HttpRequest, client: df.DurableOrchestrationCli
         if not parsed.accepted:
             errors = [error for item in parsed.rejected for error in item.errors]
             raise Problem(400, "No valid event in the batch", "Every event in the batch was rejected.", errors)
-        candidates = [(event, sanitize_instance_id(event.event_id)) for _, event in parsed.accepted]
-        statuses = await asyncio.gather(*(client.get_status(instance_id) for _, instance_id in candidates))
-        duplicates = [
-            event.event_id
-            for (event, _), status in zip(candidates, statuses, strict=True)
-            if _blocks_resubmission(status)
-        ]
-        jobs: list[dict[str, Any]] = [
-            {"instanceId": instance_id, "event": event.to_json()}
-            for (event, instance_id), status in zip(candidates, statuses, strict=True)
-            if not _blocks_resubmission(status)
-        ]
+        candidates = [(index, event, sanitize_instance_id(event.event_id)) for index, event in parsed.accepted]
+        statuses = await asyncio.gather(
+            *(client.get_status(instance_id, show_input=True) for _, _, instance_id in candidates)
+        )
+        duplicates: list[str] = []
+        jobs: list[dict[str, Any]] = []
+        for (index, event, instance_id), status in zip(candidates, statuses, strict=True):
+            fingerprint = event_fingerprint(event)
+            if not _blocks_resubmission(status):
+                jobs.append({"instanceId": instance_id, "event": event.to_json(), "fingerprint": fingerprint})
+            elif _same_event(status, fingerprint):
+                duplicates.append(event.event_id)
+            else:
+                error = FieldError(f"events[{index}].eventId", _CONFLICT_MESSAGE)
+                rejected.append({"index": index, "eventId": event.event_id, "errors": [error.as_dict()]})
+        rejected.sort(key=lambda item: item["index"])
         batch_id: str | None = None
         if jobs:
             batch_id = _batch_id(job["event"]["eventId"] for job in jobs)
@@ -144,6 +155,38 @@ async def preview_event(req: func.HttpRequest, client: df.DurableOrchestrationCl
         return Problem(502, "Directory lookup failed", str(error)).response()
 
 
+@bp.route(route="hr-events", methods=["GET"])
+@bp.durable_client_input(client_name="client")
+async def list_events(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
+    """Recent events, newest first, filtered by stage, type, employee and creation time, paged by a cursor.
+
+    Signed like every route (the query string is part of the signed string): a listing names employees and
+    events, so the function key alone must not read it.
+    """
+    try:
+        await _authenticated(req, client)
+        query = event_listing.parse_query(dict(req.params))
+    except Problem as problem:
+        return problem.response()
+    except event_listing.ListQueryError as invalid:
+        return Problem(400, "Invalid query", "One or more query parameters are invalid.", invalid.errors).response()
+
+    async def run_query(low: datetime | None, high: datetime | None, statuses: Any) -> list[Any]:
+        return list(await client.get_status_by(low, high, statuses, c.EVENT_INSTANCE_PREFIX) or [])
+
+    def matches(status: _Status) -> bool:
+        summary = _event_status(status)
+        return (
+            (query.stages is None or summary["stage"] in query.stages)
+            and (query.types is None or summary["type"] in query.types)
+            and (query.employee_id is None or summary["employeeId"] == query.employee_id)
+        )
+
+    page, cursor = await event_listing.collect(query, run_query, matches)
+    events = [_summary(status) for status in page]
+    return _json_response({"events": events, "nextCursor": cursor}, 200)
+
+
 @bp.route(route="hr-events/{id}", methods=["GET"])
 @bp.durable_client_input(client_name="client")
 async def event_status(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
@@ -165,11 +208,17 @@ async def rescind_event(req: func.HttpRequest, client: df.DurableOrchestrationCl
     try:
         by = await _authenticated(req, client, approver_allowed=True)
         instance_id, status = await _find(client, req.route_params.get("id", ""))
+        stage = _stage(status)
+        if stage == "cancelled" and not _is_running(status):  # rescinding twice is still rescinded
+            return _json_response({"id": instance_id, "status": "cancelled"}, 200)
+        if stage in c.FINAL_STAGES and not _is_running(status):
+            raise Problem(409, "Event already ended", f"The event has ended ({stage}); there is nothing to rescind.")
         if not _is_waiting(status):
             raise Problem(
                 409,
                 "Too late to rescind",
-                f"The event is at stage '{_stage(status)}'; only scheduled or held events can be rescinded.",
+                f"The event is at stage '{stage}' and has started writing; only scheduled or held events can be "
+                "rescinded.",
             )
         await client.raise_event(instance_id, c.rescind_event(_stage(status), _hold(status)), {"requestedBy": by})
         log_event(logger, "rescinded", instance_id=instance_id, outcome=by)
@@ -279,25 +328,33 @@ def _health_report() -> tuple[dict[str, Any], int]:
 
 
 async def start_event(
-    client: df.DurableOrchestrationClient, event: HrEvent, settings: Settings
+    client: df.DurableOrchestrationClient, event: HrEvent, settings: Settings, *, refuse_conflicts: bool = False
 ) -> tuple[str, str, bool]:
     """Start `event`'s orchestration unless its eventId already has a run that has not failed.
 
     Returns the instance id, its stage ("accepted" when started now) and whether this call started it. Every route
-    that turns HR input into events starts them here, so idempotency by eventId is the same for all of them.
+    that turns HR input into events starts them here, so idempotency by eventId is the same for all of them. The
+    run keeps a canonical hash of the event; with `refuse_conflicts` an eventId already used for a different event
+    is answered 409 instead of being reported as the earlier run.
     """
     instance_id = sanitize_instance_id(event.event_id)
-    existing = await client.get_status(instance_id)
+    fingerprint = event_fingerprint(event)
+    existing = await client.get_status(instance_id, show_input=True)
     if _blocks_resubmission(existing):
-        return instance_id, _stage(existing), False
-    event_input = {"event": event.to_json(), "options": workflow_options(settings).to_dict()}
+        return _existing_run(instance_id, event.event_id, existing, fingerprint, refuse_conflicts)
+    event_input: dict[str, Any] = {
+        "event": event.to_json(),
+        "options": workflow_options(settings).to_dict(),
+        "fingerprint": fingerprint,
+    }
     try:
         await client.start_new(c.HR_EVENT, instance_id, event_input)
     except Exception:  # a concurrent request for the same eventId won the race: report that run
-        existing = await client.get_status(instance_id)
+        existing = await client.get_status(instance_id, show_input=True)
         if not existing:
             raise
-        return instance_id, _stage(existing), False
+        return _existing_run(instance_id, event.event_id, existing, fingerprint, refuse_conflicts)
+    await register_pending_hire(client, instance_id, event_input["event"])
     log_event(
         logger,
         "accepted",
@@ -431,12 +488,16 @@ async def _find(client: df.DurableOrchestrationClient, raw_id: str) -> tuple[str
 
 def _stage(status: _Status) -> str:
     custom = status.custom_status if isinstance(status.custom_status, dict) else {}
-    stage = custom.get("stage")
+    stage = str(custom.get("stage") or "accepted")
     if status.runtime_status is df.OrchestrationRuntimeStatus.Failed:
         return "failed"
     if status.runtime_status is df.OrchestrationRuntimeStatus.Terminated:
         return "cancelled"
-    return str(stage or "accepted")
+    if stage in c.FINAL_STAGES and _is_running(status):
+        # A run records its final stage and its output in one step; a running instance showing a final stage is
+        # still recording (or predates that rule), so its output is not there yet: it is still finishing up.
+        return "notifying"
+    return stage
 
 
 def _is_running(status: _Status) -> bool:
@@ -472,13 +533,46 @@ def _blocks_resubmission(status: _Status) -> bool:
     return bool(status) and _stage(status) != "failed"
 
 
+_CONFLICT_MESSAGE = (
+    "this eventId was already accepted with a different body; an eventId names one event, so send a correction as a "
+    "new event with its own eventId"
+)
+
+
+def _same_event(status: _Status, fingerprint: str) -> bool:
+    """Whether the earlier run of this eventId was started with the same event (compared by canonical hash)."""
+    payload = status.input_ if isinstance(status.input_, dict) else {}
+    stored = payload.get("fingerprint")
+    if stored is None and isinstance(payload.get("event"), dict):
+        try:  # runs started before fingerprints were stored
+            stored = event_fingerprint(parse_event(payload["event"]))
+        except EventValidationError:
+            return False
+    return stored is None or stored == fingerprint
+
+
+def _existing_run(
+    instance_id: str, event_id: str, existing: _Status, fingerprint: str, refuse_conflicts: bool
+) -> tuple[str, str, bool]:
+    """The same eventId again: the earlier run for the same event; 409 for a different one (when refused)."""
+    if refuse_conflicts and not _same_event(existing, fingerprint):
+        raise Problem(
+            409,
+            "eventId already used for a different event",
+            f"Event {event_id} was accepted before with a different body, and that run is kept. An eventId names "
+            "one event: send the correction as a new event with its own eventId.",
+            [FieldError("eventId", _CONFLICT_MESSAGE)],
+        )
+    return instance_id, _stage(existing), False
+
+
 def _event_status(status: _Status) -> dict[str, Any]:
     payload: dict[str, Any] = status.input_ if isinstance(status.input_, dict) else {}
     event = payload.get("event") or {}
     custom = status.custom_status if isinstance(status.custom_status, dict) else {}
     body: dict[str, Any] = {
         "id": status.instance_id,
-        "eventId": event.get("eventId"),
+        "eventId": event.get("eventId") or instance_event_id(str(status.instance_id)),
         "type": custom.get("eventType") or event.get("type"),
         "employeeId": custom.get("employeeId") or (event.get("employee") or {}).get("employeeId"),
         "runtimeStatus": status.runtime_status.value if status.runtime_status else None,
@@ -488,6 +582,8 @@ def _event_status(status: _Status) -> dict[str, Any]:
     }
     if custom.get("userPrincipalName"):
         body["userPrincipalName"] = custom["userPrincipalName"]
+    if isinstance(custom.get("timeZone"), dict):
+        body["timeZone"] = custom["timeZone"]
     if custom.get("detail"):
         body["detail"] = custom["detail"]
     if status.runtime_status is df.OrchestrationRuntimeStatus.Failed:
@@ -497,21 +593,45 @@ def _event_status(status: _Status) -> dict[str, Any]:
     return body
 
 
+def _summary(status: _Status) -> dict[str, Any]:
+    """One event in the list: its status without the output, with the outcome instead."""
+    body = _event_status(status)
+    output = body.pop("output", None)
+    if isinstance(output, dict) and output.get("outcome"):
+        body["outcome"] = output["outcome"]
+    return body
+
+
 async def _batch_status(client: df.DurableOrchestrationClient, status: _Status) -> dict[str, Any]:
+    """Counts over the batch's events. The batch is done only when every event has a final stage; until then its
+    runtimeStatus is Running whatever the batch orchestration itself did (it only starts the events)."""
     payload: dict[str, Any] = status.input_ if isinstance(status.input_, dict) else {}
     jobs = payload.get("jobs") or []
     children = await _batch_children(client, status)
     stages = Counter(_stage(child) if child else "accepted" for child in children)
-    outcomes = Counter(
-        child.output.get("outcome")
-        for child in children
-        if child and isinstance(child.output, dict) and child.output.get("outcome")
-    )
+    outcomes: Counter[str] = Counter()
+    for child in children:
+        stage = _stage(child) if child else "accepted"
+        if stage == "failed":
+            outcomes["failed"] += 1
+        elif stage in c.FINAL_STAGES and isinstance(child.output, dict) and child.output.get("outcome"):
+            outcomes[str(child.output["outcome"])] += 1
+        elif stage in c.FINAL_STAGES:
+            outcomes[stage] += 1
+    finished = sum(count for stage, count in stages.items() if stage in c.FINAL_STAGES)
+    done = bool(jobs) and finished == len(jobs)
+    starter = status.runtime_status
+    if starter is df.OrchestrationRuntimeStatus.Failed:
+        runtime_status = starter.value
+    else:
+        runtime_status = "Completed" if done else "Running"
     return {
         "id": status.instance_id,
         "kind": "batch",
-        "runtimeStatus": status.runtime_status.value if status.runtime_status else None,
+        "runtimeStatus": runtime_status,
+        "done": done,
         "events": len(jobs),
+        "finished": finished,
         "stages": dict(stages),
         "outcomes": dict(outcomes),
         "createdTime": _iso(status.created_time),
@@ -542,7 +662,12 @@ def _plan(event: HrEvent, settings: Settings) -> dict[str, Any]:
         ) from None
     if warning:
         warnings.append(warning)
-    zone = settings_zone(employee, options)
+    around = event.effective_date or datetime.now(UTC).date()
+    # A preview sees the event and the account; the zone an earlier event named is known only to a real run.
+    zone_choice = choose_zone(data, record=None, account=person, default=options.default_time_zone, around=around)
+    zone = schedule.zone(zone_choice["name"], options.default_time_zone)
+    if action in LEAVE_TYPES:
+        data = ids_only(data)
     if action in ("hire", "rehire-new"):
         free = directory.find_free_names(rt.graph, settings.name_policy(), employee, wanted=1)
         warnings += free["warnings"]
@@ -558,8 +683,10 @@ def _plan(event: HrEvent, settings: Settings) -> dict[str, Any]:
             "mailNickname": existing.get("mailNickname"),
             "samAccountName": existing.get("onPremisesSamAccountName"),
         }
-    active = action != "termination" and (action != "update" or bool((person or {}).get("accountEnabled", True)))
-    record = scim_record(data, options, names=names, existing=existing, active=active, zone=zone)
+    active = action not in ("termination", "leave-of-absence") and (
+        action != "update" or bool((person or {}).get("accountEnabled", True))
+    )
+    record = scim_record(data, options, names=names, existing=existing, active=active)
     when = effective_instant(data, options, zone)
     return {
         "action": action,
@@ -568,13 +695,9 @@ def _plan(event: HrEvent, settings: Settings) -> dict[str, Any]:
         "mailNickname": names.get("mailNickname"),
         "samAccountName": names.get("samAccountName"),
         "scim": scim.bulk_requests([record])[0],
-        "steps": _steps(action, when, options),
+        "steps": [f"schedule in {zone_choice['name']} ({zone_choice['source']})", *_steps(action, when, options)],
         "warnings": warnings,
     }
-
-
-def settings_zone(employee: dict[str, Any], options: c.WorkflowOptions) -> ZoneInfo:
-    return schedule.zone(employee.get("timeZone"), options.default_time_zone)
 
 
 def _steps(action: str, when: Any, options: c.WorkflowOptions) -> list[str]:
@@ -590,6 +713,19 @@ def _steps(action: str, when: Any, options: c.WorkflowOptions) -> list[str]:
         if options.revoke_sessions:
             steps.append("revoke sign-in sessions")
         steps.append("notify the manager and IT")
+        return steps
+    if action in LEAVE_TYPES:
+        enabled = action == "return-from-leave"
+        steps += [
+            "count the change against the mass-change breaker (held for approval when tripped)",
+            "check Graph permissions",
+            f"bulk upload the unchanged record with active={'true' if enabled else 'false'}",
+            "await the provisioning outcome",
+        ]
+        if not enabled and options.revoke_sessions:
+            steps.append("revoke sign-in sessions")
+        if enabled:
+            steps.append(f"await the enabled account in Entra (deadline {options.sync_timeout_minutes} min)")
         return steps
     if action in ("hire", "rehire-new"):
         steps.append("reserve the generated names")

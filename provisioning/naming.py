@@ -4,8 +4,12 @@ Pure and deterministic: the same person and policy always give the same candidat
 order, so an orchestrator can replay it and a retry after a name conflict simply takes the next one.
 
 Normalisation of one name part (given, family or middle name):
+0. what HR adds to a legal name but nobody is addressed by goes: a parenthesised nickname
+   ("García (Pepe)" → "García"), anything after a comma ("Müller, II" → "Müller") and trailing
+   generational suffixes ("Smith Jr." → "Smith"), unless nothing else would be left;
 1. NFC; only letters (with their marks) and dashes are kept, so apostrophes, spaces, dots,
-   digits and symbols such as emoji are dropped: "de la Cruz" → "delacruz", "O'Brien" → "obrien";
+   digits and symbols such as emoji are dropped: "de la Cruz" → "delacruz", "O'Brien" → "obrien",
+   "St. John" → "stjohn", "J.R." → "jr";
 2. with ``de`` the German table (ä→ae, ö→oe, ü→ue, ß→ss), then anyascii for everything else
    (ß→ss, ø→o, ł→l, æ→ae, ë→e, 李→Li ...), lower-case, and anything left that is not a-z or a
    hyphen is dropped;
@@ -46,6 +50,10 @@ FORBIDDEN_CHARS = frozenset('"/\\[]:;|=,+*?<>@ ')
 
 _GERMAN = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "ß": "ss", "ẞ": "SS"})
 _NOT_NAME = re.compile(r"[^a-z-]+")
+_BRACKETED = re.compile(r"\([^)]*\)|\[[^\]]*\]|\{[^}]*\}|（[^）]*）")
+_COMMAS = re.compile(r"[,，、،]")
+GENERATIONAL_SUFFIXES = frozenset({"jr", "jnr", "sr", "snr", "ii", "iii", "iv", "2nd", "3rd", "4th"})
+"""Suffixes that follow a family name ("Smith Jr.", "Ford III") and are not part of a user name."""
 _HYPHENS = re.compile(r"-{2,}")
 _SEPARATOR_RUN = re.compile(r"([._-])[._-]+")
 _LOCAL_PART = re.compile(r"^[a-z0-9](?:[a-z0-9._-]*[a-z0-9])?$")
@@ -76,12 +84,26 @@ def _letters_and_hyphens(text: str) -> str:
     return "".join(kept)
 
 
+def _addressed_name(text: str) -> str:
+    """The part of a legal name a person is addressed by: no nickname in brackets, nothing after a comma, no
+    trailing generational suffix. Falls back to the text as given when that would leave nothing."""
+    kept = _BRACKETED.sub(" ", text)
+    head = _COMMAS.split(kept, maxsplit=1)[0]
+    words = head.split()
+    while len(words) > 1 and words[-1].strip(".").lower() in GENERATIONAL_SUFFIXES:
+        words.pop()
+    return " ".join(words) or text
+
+
 def name_token(text: str | None, mode: Transliteration = "basic") -> str:
     """One name part as it appears in a user name: ASCII lower-case letters and inner hyphens only."""
     if not text:
         return ""
-    token = _NOT_NAME.sub("", transliterate(_letters_and_hyphens(text), mode).lower())
-    return _HYPHENS.sub("-", token).strip("-")
+    for source in (_addressed_name(text), text):
+        token = _HYPHENS.sub("-", _NOT_NAME.sub("", transliterate(_letters_and_hyphens(source), mode).lower()))
+        if token.strip("-"):
+            return token.strip("-")
+    return ""
 
 
 def pattern_problems(pattern: str, *, suffix: bool) -> list[str]:

@@ -1,7 +1,7 @@
 """Email rendering: HR lifecycle notifications as Microsoft Graph ``sendMail`` messages.
 
 This module only renders. It turns small typed contexts into :class:`RenderedEmail` values whose
-:meth:`RenderedEmail.message` is the Graph ``message`` object (``reference/entra-graph-api.md`` §7);
+:meth:`RenderedEmail.message` is the Graph ``message`` object (Graph "user: sendMail");
 sending happens in the activity that owns the Graph client. Keeping rendering pure means every template
 can be exercised in unit tests, including with ``StrictUndefined`` so a typo in an override template
 fails loudly instead of mailing a blank.

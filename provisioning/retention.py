@@ -4,9 +4,11 @@ An event's orchestration keeps its input (the HR record, with the personal addre
 and output in the task hub for as long as the instance exists. A daily timer deletes every event, batch,
 uploader and signature-guard instance that finished (completed, failed or terminated) more than RETENTION_DAYS
 ago, by its last update, not its creation, so a termination scheduled months ahead keeps its status for the
-full period after it ran. Running instances and entities (name reservations, per-employee watermarks and
-lifecycle dates, the breaker, the upload queue: identifiers and dates only) are never purged here, except a
-reconciliation run's population and plan chunks, which are deleted with the run.
+full period after it ran. Running instances and entities (name reservations, per-employee watermarks,
+lifecycle dates and records, the breaker, the upload queue: identifiers and dates) are never purged here; the one
+entity state with personal data, an amendment queued for a pending hire, lives only as long as that hire waits
+(employee_record; docs/security.md lists it). A reconciliation run's population and plan chunks are deleted
+with the run.
 
 The status API answers 404 for a purged event; an HR system that needs the result longer keeps its own copy.
 """

@@ -1,4 +1,4 @@
-"""SCIM records and BulkRequests for Entra API-driven inbound provisioning (product.md §3.2-3.3).
+"""SCIM records and BulkRequests for Entra API-driven inbound provisioning (docs/design.md, "What goes to Entra").
 
 Two facts shape this module. The provisioning service treats an omitted `active` as false, so
 every record carries `active` explicitly. And an update is never partial: an update or
@@ -151,6 +151,8 @@ def user_record(
     existing: Mapping[str, Any] | None = None,
     hire_date: date | datetime | None = None,
     leave_date: date | datetime | None = None,
+    keep_leave_date: bool = True,
+    proxy_addresses: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """The SCIM User (`data` of one bulk operation) for `event`.
 
@@ -158,6 +160,9 @@ def user_record(
     manager's employeeId or as an object carrying `employeeId`). The event's values win over it,
     so the result is the complete known record. `names` are the generated identifiers of a hire;
     without them the existing userPrincipalName, mail, mailNickname and samAccountName are kept.
+    `keep_leave_date=False` leaves out a leave date read from `existing` (a rehired person has not left).
+    `proxy_addresses` (`SMTP:` primary first) goes in the custom extension; only a rename sends it, because the
+    list replaces every address AD holds.
     """
     employee = event.employee
     profile = _profile_from_graph(existing) if existing is not None else {}
@@ -177,6 +182,8 @@ def user_record(
     if employee.given_name is not None or employee.family_name is not None:
         first = employee.first_name or profile.get("given_name")
         profile["display_name"] = " ".join(part for part in (first, profile.get("family_name")) if part)
+    if not keep_leave_date:
+        profile.pop("leave_date", None)
     if hire_date is not None:
         profile["hire_date"] = scim_timestamp(hire_date)
     if leave_date is not None:
@@ -195,6 +202,7 @@ def user_record(
             "employeeType": profile.get("employee_type"),
             "officeLocation": profile.get("office_location"),
             "usageLocation": profile.get("usage_location"),
+            "proxyAddresses": list(proxy_addresses) if proxy_addresses else None,
         }
     )
     custom = _prune(custom)

@@ -300,6 +300,12 @@ SETTINGS: tuple[SettingSpec, ...] = (
     _spec("TEMPLATES_DIR", "", "Folder with email templates overriding the built-in ones (empty = built-in)."),
     _spec("WELCOME_TO_NEW_MAILBOX", "false", "Also send the welcome email to the new hire's own mailbox."),
     _spec(
+        "RENAME_ON_NAME_CHANGE",
+        "false",
+        "When a legal name changes: false keeps the UPN and mail; true gives new ones from the new name and keeps "
+        "the old address as an alias in proxyAddresses.",
+    ),
+    _spec(
         "UPLOAD_COALESCE_SECONDS",
         "10",
         "Window in which single events share one bulkUpload request (0 = upload each at once).",
@@ -797,6 +803,7 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "DEFAULT_TIME_ZONE": _time_zone,
     "TEMPLATES_DIR": _templates_dir,
     "WELCOME_TO_NEW_MAILBOX": _boolean,
+    "RENAME_ON_NAME_CHANGE": _boolean,
     "UPLOAD_COALESCE_SECONDS": _integer(0, 300),
     "PROVISIONING_POLL_INITIAL_SECONDS": _integer(1, 3600),
     "PROVISIONING_POLL_MAX_SECONDS": _integer(1, 3600),
@@ -898,6 +905,7 @@ class Settings:
     default_time_zone: str
     templates_dir: str | None
     welcome_to_new_mailbox: bool
+    rename_on_name_change: bool
     upload_coalesce_seconds: int
     provisioning_poll_initial_seconds: int
     provisioning_poll_max_seconds: int
@@ -959,7 +967,7 @@ class Settings:
         return ZoneInfo(self.default_time_zone)
 
     def name_policy(self) -> NamePolicy:
-        """The user name generator's policy (product.md §3.1) from these settings."""
+        """The user name generator's policy (docs/design.md, "Names") from these settings."""
         return NamePolicy(
             upn_domain=self.upn_domain,
             mail_domain=self.mail_domain,

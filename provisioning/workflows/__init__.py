@@ -1,6 +1,7 @@
-"""Orchestrators, one module per workflow (product.md §4). Importing the package registers them on `bp`."""
+"""Orchestrators, one module per workflow (docs/design.md, "Workflows"), and the employee record entity.
+Importing the package registers them on `bp`."""
 
-from provisioning.workflows import batch, hr_event, hris_intake, uploader
+from provisioning.workflows import batch, employee_record, hr_event, hris_intake, uploader
 from provisioning.workflows.blueprint import bp
 
-__all__ = ["batch", "bp", "hr_event", "hris_intake", "uploader"]
+__all__ = ["batch", "bp", "employee_record", "hr_event", "hris_intake", "uploader"]

@@ -1,4 +1,4 @@
-"""A batch of HR events (product.md §4.5): each event becomes its own orchestration, started durably.
+"""A batch of HR events (docs/design.md, "Workflows"): each event becomes its own orchestration, started durably.
 
 The batch orchestration exists so that accepting up to 1,000 events is one durable write: once it has started,
 every event in it will run even if the HTTP request dies. It tells the bulk upload queue how many records to

@@ -33,6 +33,7 @@ ISSUE_FIRST_CREDENTIAL: Final = "issue_first_credential"
 GET_USER_DETAILS: Final = "get_user_details"
 REVOKE_SESSIONS: Final = "revoke_sign_in_sessions"
 SEND_NOTIFICATION: Final = "send_notification"
+WAKE_PENDING_HIRE: Final = "wake_pending_hire"
 FETCH_HR_EVENT: Final = "fetch_hr_event"
 WRITE_BACK_TO_HR: Final = "write_back_to_hr"
 GET_INSTANCE_STATE: Final = "get_instance_state"
@@ -43,12 +44,15 @@ EMPLOYEE_WATERMARK: Final = "employee_watermark"
 CHANGE_BREAKER: Final = "change_breaker"
 ACCOUNT_LIFECYCLE: Final = "account_lifecycle"
 BULK_UPLOAD_QUEUE: Final = "bulk_upload_queue"
+EMPLOYEE_RECORD: Final = "employee_record"
 SINGLETON_KEY: Final = "default"
 
 # External events raised into an hr_event instance
 EVENT_RESCIND_PREFIX: Final = "rescind-"
 EVENT_APPROVE: Final = "approve"
 EVENT_UPLOADED: Final = "bulk-upload-result"
+EVENT_PENDING_HIRE_CHANGED: Final = "pending-hire-changed"
+"""Raised into a waiting hire when an amendment or a withdrawal was queued for it in its employee record."""
 
 
 def rescind_event(stage: str, hold: int | None = None) -> str:
@@ -69,7 +73,7 @@ BATCH_INSTANCE_PREFIX: Final = "batch-"
 UPLOADER_INSTANCE_PREFIX: Final = "bulk-uploader-"
 SIGNATURE_INSTANCE_PREFIX: Final = "sig-"
 
-# Stages shown in custom status (product.md §6), in the order a hire passes through them.
+# Stages shown in custom status (docs/design.md, "Stages and status"), in the order a hire passes through them.
 STAGES: Final = (
     "accepted",
     "fetching",
@@ -91,6 +95,8 @@ STAGES: Final = (
 )
 WAITING_STAGES: Final = frozenset({"accepted", "scheduled", "held"})
 """Stages in which nothing has been written to Entra yet, so HR may still rescind the event."""
+FINAL_STAGES: Final = frozenset({"completed", "failed", "cancelled", "superseded"})
+"""Stages an event ends in; a run publishes one only in the step that also records its output or error."""
 
 
 @dataclass(frozen=True)
@@ -123,6 +129,7 @@ class WorkflowOptions:
     bulk_calls_per_5s: int = 40
     bulk_daily_call_quota: int = 2000
     welcome_to_new_mailbox: bool = False
+    rename_on_name_change: bool = False
     scim_extension_urn: str = "urn:ietf:params:scim:schemas:extension:contoso:1.0:User"
 
     def to_dict(self) -> dict[str, Any]:

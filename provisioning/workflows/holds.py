@@ -1,12 +1,13 @@
 """The workflow's safeguards: the mass-change breaker, the rehire holds and the protected-account refusal.
 
-An account-state change (a termination, or a rehire that re-enables an existing account) is counted when the
-event is accepted and again when it runs; too many, and the event waits in stage `held` until IT approves or
-rescinds it. A rehire of an existing account is held as well when it is not obviously the same employment
-coming back: a *hire* that matched a disabled account, or an explicit rehire of an account disabled longer
-than REHIRE_HOLD_AFTER_DAYS (or disabled at a time this app does not know). Whatever the approvals, an account
-that holds or can activate a directory role, or belongs to a protected group, is never re-enabled: the event
-fails with `ProtectedAccount` and IT is alerted.
+An account-state change (a termination or a leave of absence, which disable an account; a rehire that re-enables
+an existing account or a return from leave, which enable one) is counted when the event is accepted and again
+when it runs (a mass leave is as dangerous as a mass termination); too many, and the event waits in stage `held`
+until IT approves or rescinds it. A rehire of an existing account is held as well when it is not obviously the
+same employment coming back: a *hire* that matched a disabled account, or an explicit rehire of an account
+disabled longer than REHIRE_HOLD_AFTER_DAYS (or disabled at a time this app does not know). Whatever the
+approvals, an account that holds or can activate a directory role, or belongs to a protected group, is never
+re-enabled: the event fails with `ProtectedAccount` and IT is alerted.
 """
 
 from __future__ import annotations
@@ -20,7 +21,10 @@ from provisioning.workflows import contracts as c
 from provisioning.workflows.steps import Step, call_retrying, wait_for_events
 
 BREAKER = df.EntityId(c.CHANGE_BREAKER, c.SINGLETON_KEY)
-COUNTED_AT_SUBMISSION = frozenset({"termination", "rehire"})
+COUNTED_AT_SUBMISSION = frozenset({"termination", "rehire", "leave-of-absence", "return-from-leave"})
+COUNTED_AT_EXECUTION = frozenset({"termination", "leave-of-absence", "return-from-leave"})
+"""Counted again after the scheduled wait; a rehire is counted again in `rehire_checks`, once it is known to
+re-enable an existing account."""
 
 
 def admit_change(run: Any, phase: str) -> Step:

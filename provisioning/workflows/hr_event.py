@@ -1,32 +1,35 @@
-"""One orchestration per HR event: hire, update (mover), termination (leaver) and rehire (product.md §4).
+"""One orchestration per HR event: hire, update (mover), termination (leaver), rehire and leave of absence
+(docs/design.md, "Workflows").
 
-Read `hr_event` top to bottom and it is the spec's workflow: schedule, hold, resolve, then the path for the
-event's type. Every Graph and Key Vault call lives in an activity; this module decides, waits and records.
+Read `hr_event` top to bottom and it is the workflow: settle the time zone, deal with a pending hire, schedule,
+hold, resolve, then the path for the event's type. Every Graph and Key Vault call lives in an activity; this module
+decides, waits and records.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+import copy
+from datetime import date, datetime
 from typing import Any
 
 import azure.durable_functions as df
 
 from provisioning import schedule
 from provisioning.workflows import contracts as c
-from provisioning.workflows import holds
+from provisioning.workflows import holds, lifecycle, pending_hire
 from provisioning.workflows.blueprint import bp
-from provisioning.workflows.names import mark_taken, release_reservations, reserve_names
+from provisioning.workflows.employee_record import record_id
+from provisioning.workflows.names import mark_taken, next_name_after_conflict, release_reservations, reserve_names
 from provisioning.workflows.plan import decide_action, effective_instant, record_spec
 from provisioning.workflows.progress import Progress
+from provisioning.workflows.provisioning_outcome import upload_and_await
 from provisioning.workflows.steps import (
     QUEUE,
     Step,
     call_retrying,
-    cancel_timer,
-    poll_delays,
-    upload_record,
     wait_for_events,
 )
+from provisioning.workflows.time_zone import settle_zone
 
 WATERMARK = c.EMPLOYEE_WATERMARK
 
@@ -36,29 +39,60 @@ class EventRun:
 
     def __init__(self, context: Any) -> None:
         payload: dict[str, Any] = context.get_input()
+        self.payload = payload
         self.context = context
         self.event: dict[str, Any] = payload["event"]
         self.options = c.WorkflowOptions.from_dict(payload.get("options"))
         self.group: str | None = payload.get("group")
         self.batch: str | None = payload.get("batch") or self.group
-        self.input_event: dict[str, Any] = payload["event"]
-        """The event as submitted; the upload reads it from the instance input instead of copying it."""
+        self.input_event: dict[str, Any] = copy.deepcopy(payload["event"])
+        """The event as this execution was started with; the upload reads it from the instance input instead of
+        copying it, unless amendments (pending_hire) changed `event` since."""
         self.employee: dict[str, Any] = self.event["employee"]
         self.employee_id: str = self.employee["employeeId"]
         self.progress = Progress(context, self.event)
-        self.warnings: list[str] = []
+        self.warnings: list[str] = list(payload.get("warnings") or [])
         self.reserved: list[str] = []
         self.names_used = False
         self.enqueued = False
-        self.approved: set[str] = set()
+        self.approved: set[str] = set(payload.get("approved") or [])
         """Holds IT approved in this run (`breaker`, `rehire`): an approved kind is not held again."""
-        self.holds = 0
-        self.held_reasons: list[str] = []
+        self.holds: int = int(payload.get("holds") or 0)
+        self.held_reasons: list[str] = list(payload.get("heldReasons") or [])
+        self.counted_at_submission = bool(payload.get("countedAtSubmission"))
+        """The breaker counted this event on arrival (in this execution or one before it continued as new)."""
         self.rehire_facts: dict[str, Any] = {}
         self.settled_log_ids: list[str] = []
         """Provisioning-log entries already acted on (a conflict), so a re-upload is judged by its own entry."""
-        self.timings: dict[str, str] = {"acceptedAt": context.current_utc_datetime.isoformat()}
+        self.timings: dict[str, str] = {
+            "acceptedAt": payload.get("acceptedAt") or context.current_utc_datetime.isoformat()
+        }
         self.zone = schedule.zone(self.employee.get("timeZone"), self.options.default_time_zone)
+        self.amended_by: list[str] = list(payload.get("amendedBy") or [])
+        """Events that amended this pending hire before it started (see pending_hire)."""
+
+    def carry_over(self) -> dict[str, Any]:
+        """The input of this run's next execution (a hire that continues as new after its start date moved)."""
+        return {
+            **self.payload,
+            "event": self.event,
+            "amendedBy": self.amended_by,
+            "warnings": self.warnings,
+            "acceptedAt": self.timings["acceptedAt"],
+            "countedAtSubmission": self.counted_at_submission,
+            "approved": sorted(self.approved),
+            "holds": self.holds,
+            "heldReasons": self.held_reasons,
+        }
+
+    def use_zone(self, choice: dict[str, str]) -> None:
+        """Schedule in `choice` from now on and show it, with its source, in the custom status."""
+        self.zone = schedule.zone(choice["name"], self.options.default_time_zone)
+        self.progress.time_zone = choice
+
+    @property
+    def zone_name(self) -> str:
+        return self.progress.time_zone["name"] if self.progress.time_zone else self.zone.key
 
     def now(self) -> datetime:
         return self.context.current_utc_datetime  # type: ignore[no-any-return]
@@ -75,17 +109,28 @@ class EventRun:
             "effectiveDate": self.event.get("effectiveDate") or self.now().date().isoformat(),
         }
 
-    def spec(self, names: dict[str, Any] | None, person: dict[str, Any] | None, *, active: bool) -> dict[str, Any]:
+    def spec(
+        self,
+        names: dict[str, Any] | None,
+        person: dict[str, Any] | None,
+        *,
+        active: bool,
+        ids_only: bool = False,
+        previous_mail: str | None = None,
+    ) -> dict[str, Any]:
         """What the upload needs to build this event's record (see plan.record_spec)."""
         changed = self.event if self.event != self.input_event else None
-        return record_spec(names=names, person=person, active=active, zone=self.zone, event=changed)
+        return record_spec(
+            names=names, person=person, active=active, event=changed, ids_only=ids_only, previous_mail=previous_mail
+        )
 
 
 @bp.orchestration_trigger(context_name="context", orchestration=c.HR_EVENT)
 def hr_event(context: df.DurableOrchestrationContext) -> Step:
     """Run one HR event from acceptance to a provisioned, updated or disabled account."""
     run = EventRun(context)
-    run.progress.enter("accepted")
+    if not context.get_input().get("acceptedAt"):
+        run.progress.enter("accepted")
     # No try/finally: a generator abandoned mid-replay runs its finally block, which would schedule actions.
     try:
         result = yield from _run(run)
@@ -98,7 +143,12 @@ def hr_event(context: df.DurableOrchestrationContext) -> Step:
         activity_failure = c.WorkflowFailed("ActivityFailed", _first_line(str(unexpected)))
         yield from _fail(run, activity_failure)
         raise activity_failure from None
+    if result is None:  # continued as new: the next execution carries on (and keeps its reservations)
+        return None
     _let_go(run)
+    # The final stage is published in the same step that records the output, never before a durable step, so the
+    # status API cannot show `completed` while the output is still missing.
+    run.progress.enter(_final_stage(result["outcome"]))
     return result
 
 
@@ -111,34 +161,41 @@ def _let_go(run: EventRun) -> None:
         release_reservations(run.context, run.reserved)
     if run.group and not run.enqueued:
         run.context.signal_entity(QUEUE, "leave", {"group": run.group})
+    if run.event["type"] in ("hire", "rehire"):
+        run.context.signal_entity(record_id(run.employee_id), "hire-ended", {"instanceId": run.context.instance_id})
 
 
 def _run(run: EventRun) -> Step:
     context, event = run.context, run.event
 
-    # 0. Safeguard on arrival: terminations and rehires count against the mass-change breaker when accepted.
-    if event["type"] in holds.COUNTED_AT_SUBMISSION and not (yield from holds.admit_change(run, "submission")):
-        return _finish(run, "cancelled")
+    # 1. The employee's zone: from the event, its country, an earlier event, the account, or the default.
+    run.use_zone((yield from settle_zone(context, event, run.options.default_time_zone)))
 
-    # 1. Schedule: wait, rescindably, for the moment the event takes effect.
+    # 2. On arrival: a pending hire amended or withdrawn, the breaker's first count, a hire's wait for its start.
+    early = yield from _on_arrival(run)
+    if early is not None:
+        return None if early[0] == pending_hire.CONTINUED else _finish(run, early[0], **early[1])
+
+    # 3. Schedule: wait, rescindably, for the moment the event takes effect (a hire waited in step 2).
     when = effective_instant(event, run.options, run.zone)
-    if when is not None and when > run.now():
+    if event["type"] not in ("hire", "rehire") and when is not None and when > run.now():
         run.progress.enter("scheduled", detail=f"until {when.isoformat()}")
         name, _ = yield from wait_for_events(context, when, (c.rescind_event("scheduled"),))
         if name is not None:
             return _finish(run, "cancelled")
 
-    # 2. Mass-change breaker, counted again when the change runs: a burst of leavers waits for a human.
-    if event["type"] == "termination" and not (yield from holds.admit_change(run, "execution")):
+    # 4. Mass-change breaker, counted again when the change runs: a burst of leavers (or of leaves, or returns)
+    # waits for a human. A rehire is counted again in holds.rehire_checks, once it is known to re-enable an account.
+    if event["type"] in holds.COUNTED_AT_EXECUTION and not (yield from holds.admit_change(run, "execution")):
         return _finish(run, "cancelled")
 
-    # 3. Ordering: an event older than one already applied for this employee must not overwrite it.
+    # 5. Ordering: an event older than one already applied for this employee must not overwrite it.
     watermark = df.EntityId(WATERMARK, run.employee_id)
     verdict = yield context.call_entity(watermark, "check", {"occurredAt": event.get("occurredAt")})
     if verdict == "stale":
         return _finish(run, "superseded")
 
-    # 4. Resolve the person in Entra; a hire for an existing account becomes an update or a rehire.
+    # 6. Resolve the person in Entra; a hire for an existing account becomes an update or a rehire.
     run.progress.enter("resolving")
     person: dict[str, Any] | None = yield call_retrying(context, c.RESOLVE_PERSON, {"employeeId": run.employee_id})
     action, warning = decide_action(event["type"], person, update_creates_missing=run.options.update_creates_missing)
@@ -147,30 +204,75 @@ def _run(run: EventRun) -> Step:
     if action != event["type"]:
         run.progress.retype(action)
 
-    if action in ("hire", "rehire-new"):
-        result = yield from _provision_new_account(run)
-    elif action == "rehire":
-        if not (yield from holds.rehire_checks(run, person or {})):
-            return _finish(run, "cancelled")
-        result = yield from _reactivate(run, person or {})
-    elif action == "update":
-        result = yield from _update(run, person or {})
-    else:
-        result = yield from _terminate(run, person or {})
+    if action == "rehire" and not (yield from holds.rehire_checks(run, person or {})):
+        return _finish(run, "cancelled")
+    result = yield from _act(run, action, person or {})
 
     _record_lifecycle(run, action)
     yield context.call_entity(watermark, "apply", {"occurredAt": event.get("occurredAt"), "eventId": event["eventId"]})
     return result
 
 
+def _on_arrival(run: EventRun) -> Step:
+    """What happens before an event's scheduled wait; returns a pending_hire Early outcome, or None to go on.
+
+    An update or termination for a hire still waiting for its start amends or withdraws it (pending_hire); a
+    withdrawal writes nothing, so it is settled before the breaker counts anything. A hire or rehire waits for its
+    start amendably, or amends the pending hire it repeats. Disables and re-enables are counted by the breaker in
+    between (`_count_on_arrival`).
+    """
+    kind = run.event["type"]
+    if kind in ("hire", "rehire"):
+        counts = kind in holds.COUNTED_AT_SUBMISSION and not run.counted_at_submission
+        return (yield from pending_hire.before_start(run, (lambda: _count_on_arrival(run)) if counts else None))
+    early = yield from pending_hire.settle_with_pending_hire(run)
+    if early is not None:
+        return early
+    return (yield from _count_on_arrival(run))
+
+
+def _count_on_arrival(run: EventRun) -> Step:
+    """The mass-change breaker's first count, once per event: a rehire that continued as new after its start date
+    moved was counted by its first execution. Returns an Early `cancelled` when IT rescinded the held event."""
+    if run.event["type"] not in holds.COUNTED_AT_SUBMISSION or run.counted_at_submission:
+        return None
+    run.counted_at_submission = True
+    if (yield from holds.admit_change(run, "submission")):
+        return None
+    return "cancelled", {}
+
+
+def _act(run: EventRun, action: str, person: dict[str, Any]) -> Step:
+    """The path for what the event turned out to be, given the account Entra holds."""
+    if action in ("hire", "rehire-new"):
+        return (yield from _provision_new_account(run))
+    paths = {
+        "rehire": _reactivate,
+        "update": _update,
+        "termination": _terminate,
+        "leave-of-absence": lifecycle.start_leave,
+        "return-from-leave": lifecycle.return_from_leave,
+    }
+    result = yield from paths[action](run, person)
+    if action in ("termination", "rehire"):
+        # Someone who left, or came back as a rehire, is no longer on a leave a late return could end.
+        run.context.signal_entity(record_id(run.employee_id), "leave-ended", {"eventId": run.event["eventId"]})
+    return result
+
+
 def _record_lifecycle(run: EventRun, action: str) -> None:
-    """Remember when this app disabled the account (a later rehire is held when that is long ago or unknown)."""
-    lifecycle = df.EntityId(c.ACCOUNT_LIFECYCLE, run.employee_id)
+    """Remember when this app disabled the account (a later rehire is held when that is long ago or unknown).
+
+    Only a termination counts as disabled here: an account disabled for a leave of absence comes back with a return
+    from leave, and a rehire of it (which should not happen) is held as one of an account disabled at a time this
+    app does not know.
+    """
+    account = df.EntityId(c.ACCOUNT_LIFECYCLE, run.employee_id)
     if action == "termination":
         payload = {"at": run.now().isoformat(), "eventId": run.event["eventId"]}
-        run.context.signal_entity(lifecycle, "disabled", payload)
+        run.context.signal_entity(account, "disabled", payload)
     elif action in ("rehire", "rehire-new"):
-        run.context.signal_entity(lifecycle, "enabled", {"at": run.now().isoformat()})
+        run.context.signal_entity(account, "enabled", {"at": run.now().isoformat()})
 
 
 # -- hire --------------------------------------------------------------------------------------------------------
@@ -186,22 +288,10 @@ def _provision_new_account(run: EventRun) -> Step:
     yield from _preflight(run)
 
     while True:
-        outcome = yield from _upload_and_await(run, run.spec(names, None, active=True), expect_user=True)
+        outcome = yield from upload_and_await(run, run.spec(names, None, active=True), expect_user=True)
         if outcome["status"] != "conflict":
             break
-        if run.progress.attempt > run.options.name_conflict_retries:
-            raise c.WorkflowFailed(
-                "NameConflictsExhausted",
-                f"Active Directory reported a name conflict {run.progress.attempt} times "
-                f"(last: {outcome.get('errorCode')}).",
-            )
-        run.warnings.append(f"{names['userPrincipalName']} is taken in Active Directory; trying the next name")
-        tried.append(names["userPrincipalName"])
-        mark_taken(context, run.reserved, "ad")
-        run.reserved = []
-        run.progress.attempt += 1
-        names, run.reserved, name_warnings = yield from reserve_names(context, run.progress, run.employee, tried)
-        run.warnings.extend(name_warnings)
+        names = yield from next_name_after_conflict(run, outcome, names, tried, run.employee)
 
     run.names_used = True
     # The provisioning service creates an account it does not find by employeeId; an "update" means the record
@@ -237,7 +327,7 @@ def _reactivate(run: EventRun, person: dict[str, Any]) -> Step:
     run.progress.enter("uploading", user_principal_name=person.get("userPrincipalName"))
     names = _existing_names(person)
     spec = run.spec(names, person, active=True)
-    outcome = yield from _upload_and_await(run, spec, expect_user=True, require_enabled=True)
+    outcome = yield from upload_and_await(run, spec, expect_user=True, require_enabled=True)
     if outcome["status"] == "conflict":
         raise c.WorkflowFailed("NameConflict", str(outcome.get("reason") or "Active Directory reported a conflict."))
     sam = person.get("onPremisesSamAccountName")
@@ -296,24 +386,34 @@ def _welcome(
 
 
 def _update(run: EventRun, person: dict[str, Any]) -> Step:
-    """Mover: upload the full merged record with the existing names; tell a new manager."""
+    """Mover: upload the full merged record with the existing names; tell a new manager. A legal name change keeps
+    the UPN and mail unless RENAME_ON_NAME_CHANGE is on (lifecycle.rename); a new employee type keeps the account."""
     new_manager_id = run.employee.get("managerEmployeeId")
     manager_changed = bool(new_manager_id) and new_manager_id != person.get("managerEmployeeId")
     manager = (yield from _resolve_manager(run)) if manager_changed else None
     yield from _preflight(run)
-    run.progress.enter("uploading", user_principal_name=person.get("userPrincipalName"))
-    spec = run.spec(_existing_names(person), person, active=bool(person.get("accountEnabled", True)))
-    yield from _upload_and_await(run, spec, expect_user=False)
+    name_changed = lifecycle.name_changed(run.employee, person)
+    renamed = None
+    if name_changed and run.options.rename_on_name_change:
+        renamed = yield from lifecycle.rename(run, person)
+    if renamed is None:
+        run.progress.enter("uploading", user_principal_name=person.get("userPrincipalName"))
+        spec = run.spec(_existing_names(person), person, active=bool(person.get("accountEnabled", True)))
+        yield from upload_and_await(run, spec, expect_user=False)
     notified: list[str] = []
     if manager_changed:
         notified = yield from _notify(run, "manager_changed", person, manager)
+    names = renamed or {"userPrincipalName": person.get("userPrincipalName"), "mail": person.get("mail")}
     return _finish(
         run,
         "updated",
-        userPrincipalName=person.get("userPrincipalName"),
-        mail=person.get("mail"),
+        userPrincipalName=names["userPrincipalName"],
+        mail=names["mail"],
         objectId=person.get("id"),
         managerChanged=manager_changed,
+        nameChange=("renamed" if renamed else "kept") if name_changed else None,
+        previousUserPrincipalName=person.get("userPrincipalName") if renamed else None,
+        converted=lifecycle.conversion(run.employee, person),
         notified=notified,
     )
 
@@ -325,7 +425,7 @@ def _terminate(run: EventRun, person: dict[str, Any]) -> Step:
     """Leaver: disable with the full record (never delete), revoke sessions, tell the manager and IT."""
     yield from _preflight(run)
     run.progress.enter("uploading", user_principal_name=person.get("userPrincipalName"))
-    yield from _upload_and_await(run, run.spec(_existing_names(person), person, active=False), expect_user=False)
+    yield from upload_and_await(run, run.spec(_existing_names(person), person, active=False), expect_user=False)
     revoked = False
     if run.options.revoke_sessions and person.get("id"):
         yield call_retrying(run.context, c.REVOKE_SESSIONS, {"userId": person["id"]})
@@ -371,96 +471,6 @@ def _preflight(run: EventRun) -> Step:
     return facts
 
 
-def _upload_and_await(run: EventRun, spec: dict[str, Any], *, expect_user: bool, require_enabled: bool = False) -> Step:
-    """Upload, then watch the provisioning logs (and, for accounts that must sign in, Entra) until settled.
-
-    The provisioning outcome and the Entra Connect sync race one durable deadline timer started at the upload
-    (SYNC_TIMEOUT_MINUTES). In `fixed` mode the seed workflow's behaviour is reproduced: wait out the deadline,
-    then look once. Returns `{"status": "success"|"conflict", "user"?, ...}` or raises WorkflowFailed.
-    """
-    context, options = run.context, run.options
-    run.progress.enter("uploading")
-    run.enqueued = True
-    upload = yield from upload_record(context, spec, run.group)
-    run.mark("uploadedAt")
-    submitted_at: str = upload["submittedAt"]
-    deadline_at = run.now() + timedelta(minutes=options.sync_timeout_minutes)
-    deadline = context.create_timer(deadline_at)
-    check_input = {
-        "employeeId": run.employee_id,
-        "submittedAt": submitted_at,
-        "expectUser": expect_user,
-        "requireEnabled": require_enabled,
-        "expectedActive": spec.get("active"),
-        "ignoreLogIds": list(run.settled_log_ids),
-    }
-    run.progress.enter("awaiting-provisioning")
-    seen_log: dict[str, Any] | None = None
-    if options.sync_wait_mode == "fixed":
-        yield deadline
-        check = yield call_retrying(context, c.CHECK_PROVISIONING, check_input)
-        return _settle(run, check, seen_log=check.get("log"), deadline_passed=True)
-
-    for delay in poll_delays(options.poll_initial_seconds, options.poll_max_seconds):
-        poll = context.create_timer(min(run.now() + delay, deadline_at))
-        winner = yield context.task_any([poll, deadline])
-        if winner is deadline:
-            check = yield call_retrying(context, c.CHECK_PROVISIONING, check_input)
-            return _settle(run, check, seen_log=seen_log or check.get("log"), deadline_passed=True)
-        poll_check: dict[str, Any] = yield call_retrying(context, c.CHECK_PROVISIONING, check_input)
-        seen_log = poll_check.get("log") or seen_log
-        settled = _settle(run, poll_check, seen_log=seen_log, deadline_passed=False)
-        if settled is not None:
-            cancel_timer(deadline)
-            return settled
-        if seen_log and seen_log.get("status") in ("success", "skipped") and run.progress.stage != "awaiting-sync":
-            run.mark("provisionedAt")
-            run.progress.enter("awaiting-sync")
-    raise AssertionError("unreachable: poll_delays never ends")  # pragma: no cover
-
-
-def _settle(
-    run: EventRun, check: dict[str, Any], *, seen_log: dict[str, Any] | None, deadline_passed: bool
-) -> dict[str, Any] | None:
-    """Turn one provisioning check into a decision: done, retry with another name, fail, or keep waiting."""
-    log = check.get("log") or {}
-    status = log.get("status")
-    if status == "failure":
-        if log.get("conflict"):
-            if log.get("id"):
-                run.settled_log_ids.append(str(log["id"]))
-            return {"status": "conflict", "errorCode": log.get("errorCode"), "reason": log.get("reason")}
-        raise c.WorkflowFailed(
-            str(log.get("errorCode") or "ProvisioningFailed"),
-            str(log.get("reason") or "The provisioning service reported a failure for this record."),
-        )
-    if status == "skipped" and log.get("reasonCode") == "UnableToResolveReferenceAttributeValue":
-        warning = "the provisioning service could not resolve the manager yet; it links the manager later"
-        if warning not in run.warnings:
-            run.warnings.append(warning)
-    if check.get("user") is not None:
-        run.mark("syncedAt")
-        if check.get("syncWarning") and check["syncWarning"] not in run.warnings:
-            run.warnings.append(check["syncWarning"])
-        return {"status": "success", "user": check["user"], "log": log}
-    if not check.get("expectUser", True) and status in ("success", "skipped"):
-        return {"status": "success", "user": None, "log": log}
-    if not deadline_passed:
-        return None
-    minutes = run.options.sync_timeout_minutes
-    if not seen_log:
-        raise c.WorkflowFailed(
-            "SyncDeadlineNoProvisioningLog",
-            f"No provisioning log entry for this record within {minutes} minutes: the provisioning agent is "
-            "offline, or the provisioning job is paused or in quarantine.",
-        )
-    raise c.WorkflowFailed(
-        "SyncDeadlineEntraUserMissing",
-        f"The provisioning service reported {seen_log.get('status')}, but the account did not appear in Entra ID "
-        f"within {minutes} minutes: Entra Connect sync is late or the account is out of its sync scope.",
-    )
-
-
 def _first_credential(run: EventRun, user: dict[str, Any], manager: dict[str, Any] | None, recipients: str) -> Step:
     """Issue the first sign-in credential; the pass is created and emailed inside one activity, never returned.
 
@@ -478,19 +488,16 @@ def _first_credential(run: EventRun, user: dict[str, Any], manager: dict[str, An
             schedule.parse_local_time(run.options.tap_start_local_time),
             run.zone,
         ).isoformat()
-    issued: dict[str, Any] = yield call_retrying(
-        run.context,
-        c.ISSUE_FIRST_CREDENTIAL,
-        {
-            "userId": user["id"],
-            "employee": _mail_context(run.employee),
-            "userPrincipalName": user.get("userPrincipalName"),
-            "startAt": tap_start,
-            "manager": manager,
-            "instanceId": run.context.instance_id,
-            "recipients": recipients,
-        },
-    )
+    request = {
+        "userId": user["id"],
+        "employee": _mail_context(run),
+        "userPrincipalName": user.get("userPrincipalName"),
+        "startAt": tap_start,
+        "manager": manager,
+        "instanceId": run.context.instance_id,
+        "recipients": recipients,
+    }
+    issued: dict[str, Any] = yield call_retrying(run.context, c.ISSUE_FIRST_CREDENTIAL, request)
     if issued.get("error"):
         raise c.WorkflowFailed(str(issued["error"]["code"]), str(issued["error"]["message"]))
     run.mark("credentialAt")
@@ -517,7 +524,7 @@ def _notify(
             "kind": kind,
             "instanceId": run.context.instance_id,
             "event": run.event_ids(),
-            "employee": _mail_context(run.employee),
+            "employee": _mail_context(run),
             "user": {key: user.get(key) for key in ("id", "userPrincipalName", "mail", "displayName")},
             "manager": manager,
             "extra": extra or {},
@@ -527,13 +534,14 @@ def _notify(
 
 
 def _fail(run: EventRun, failure: c.WorkflowFailed) -> Step:
-    """Record the failure where IT looks (custom status, logs) and email IT before the instance fails.
+    """Email IT, then record the failure where IT looks (custom status, logs) as the instance fails.
 
-    A failing alert (e.g. the sender mailbox is misconfigured) must not hide the failure it reports, so its
-    error is only added to the custom status detail.
+    `failed` is published only after the alert, in the step that fails the instance, so the status API never shows
+    `failed` without its error. A failing alert (e.g. the sender mailbox is misconfigured) must not hide the
+    failure it reports, so its error is only added to the custom status detail.
     """
     stage = run.progress.stage
-    run.progress.enter("failed", detail=f"{failure.code}: {failure.message}", error_code=failure.code)
+    detail = f"{failure.code}: {failure.message}"
     try:
         yield call_retrying(
             run.context,
@@ -546,17 +554,19 @@ def _fail(run: EventRun, failure: c.WorkflowFailed) -> Step:
             },
         )
     except Exception as alert_failure:  # the activity failed after its retries
-        run.progress.enter(
-            "failed",
-            detail=f"{failure.code}: {failure.message} (IT alert not sent: {_first_line(str(alert_failure))[:200]})",
-            error_code=failure.code,
-        )
+        detail += f" (IT alert not sent: {_first_line(str(alert_failure))[:200]})"
+    run.progress.enter("failed", detail=detail, error_code=failure.code)
+
+
+def _final_stage(outcome: str) -> str:
+    return {"cancelled": "cancelled", "superseded": "superseded"}.get(outcome, "completed")
 
 
 def _finish(run: EventRun, outcome: str, **fields: Any) -> dict[str, Any]:
-    stage = {"cancelled": "cancelled", "superseded": "superseded"}.get(outcome, "completed")
+    """The run's output; `hr_event` publishes the matching final stage as the very last thing it does."""
     run.mark("completedAt")
-    run.progress.enter(stage)
+    if run.amended_by:
+        fields.setdefault("amendedBy", list(run.amended_by))
     result: dict[str, Any] = {"outcome": outcome, **{k: v for k, v in fields.items() if v is not None}}
     result["warnings"] = run.warnings
     result["timings"] = run.timings
@@ -578,11 +588,14 @@ def _existing_names(person: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _mail_context(employee: dict[str, Any]) -> dict[str, Any]:
+def _mail_context(run: EventRun) -> dict[str, Any]:
     """What a mail needs to address the person. The personal address stays in the event's input: the credential
     activity reads it there when (and only when) it sends a new account's pass to it."""
-    keys = ("employeeId", "givenName", "familyName", "preferredGivenName", "preferredLanguage", "timeZone")
-    return {key: employee.get(key) for key in keys if employee.get(key) is not None}
+    keys = ("employeeId", "givenName", "familyName", "preferredGivenName", "preferredLanguage")
+    context = {key: run.employee.get(key) for key in keys if run.employee.get(key) is not None}
+    # The zone the run settled on, not only one the event carried: emails state local times in it.
+    context["timeZone"] = run.zone_name
+    return context
 
 
 def _first_line(text: str) -> str:

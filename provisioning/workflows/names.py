@@ -6,9 +6,12 @@ every candidate in the window are read at once without reserving anything, so na
 events, and names already known to be taken, are skipped for the price of an entity operation. The first
 candidate that looks free is reserved (atomically; if another event was quicker the next one is tried) and only
 then looked up in Entra; a taken one is remembered as taken, so the next hire with the same name does not ask
-again. Each event examines at most MAX_CANDIDATES
-names and makes at most MAX_DIRECTORY_CHECKS lookups, so the work per event is bounded and the Graph traffic of
-many hires with the same name grows linearly with their number.
+again. Each event examines at most MAX_CANDIDATES names and makes at most MAX_DIRECTORY_CHECKS lookups, so the work
+per event is bounded and the Graph traffic of many hires with the same name grows linearly with their number.
+
+A rename (a legal name change with RENAME_ON_NAME_CHANGE) searches the same way for an existing account: the
+account's current user principal name is its own (no reservation, no lookup), and the identifiers the account
+itself holds (its old addresses) do not count as in use in Entra.
 """
 
 from __future__ import annotations
@@ -54,11 +57,22 @@ def mark_taken(context: Any, keys: list[str], kind: str) -> None:
         )
 
 
-def reserve_names(context: Any, progress: Progress, employee: dict[str, Any], tried: list[str]) -> Step:
+def reserve_names(
+    context: Any,
+    progress: Progress,
+    employee: dict[str, Any],
+    tried: list[str],
+    *,
+    account: dict[str, Any] | None = None,
+) -> Step:
     """Reserve the first candidate that no other event holds and Entra does not use.
 
-    Returns `(names, keys, warnings)`; the caller releases `keys` (or marks them provisioned) when it ends.
+    `account` (a rename) is the existing account the names are for (`id`, `userPrincipalName`): its current name
+    is returned as is, with no keys, when it comes first. Returns `(names, keys, warnings)`; the caller releases
+    `keys` (or marks them provisioned) when it ends.
     """
+    own_upn = str((account or {}).get("userPrincipalName") or "").lower()
+    owner_id = (account or {}).get("id")
     found = yield call_retrying(
         context,
         c.NAME_CANDIDATES,
@@ -87,6 +101,9 @@ def reserve_names(context: Any, progress: Progress, employee: dict[str, Any], tr
         window = min(window * 4, WINDOW)
         offset = 0
         for names in batch:
+            if own_upn and names["userPrincipalName"].lower() == own_upn:
+                progress.enter("names", user_principal_name=names["userPrincipalName"])
+                return names, [], warnings
             keys = reservation_keys(names)
             free = all(looks[offset : offset + len(keys)])
             offset += len(keys)
@@ -102,7 +119,10 @@ def reserve_names(context: Any, progress: Progress, employee: dict[str, Any], tr
                 release_reservations(context, keys)
                 break
             checks += 1
-            in_use = yield call_retrying(context, c.CHECK_NAME_IN_USE, {"names": names})
+            check: dict[str, Any] = {"names": names}
+            if owner_id:
+                check["ownerId"] = owner_id
+            in_use = yield call_retrying(context, c.CHECK_NAME_IN_USE, check)
             if in_use.get("inUse"):
                 warnings.append(f"{names['userPrincipalName']} is already used in Entra; took the next candidate")
                 mark_taken(context, keys, "entra")
@@ -114,3 +134,32 @@ def reserve_names(context: Any, progress: Progress, employee: dict[str, Any], tr
         f"No free user principal name among the first {len(candidates)} candidates "
         f"({checks} checked in Entra, the others held by other events or known to be taken).",
     )
+
+
+def next_name_after_conflict(
+    run: Any,
+    outcome: dict[str, Any],
+    names: dict[str, Any],
+    tried: list[str],
+    employee: dict[str, Any],
+    *,
+    account: dict[str, Any] | None = None,
+) -> Step:
+    """AD reported the name taken (an object Graph cannot see): remember it as taken, reserve the next candidate,
+    or fail once NAME_CONFLICT_RETRIES are spent. Used by a hire and by a rename (`account`, see reserve_names)."""
+    if run.progress.attempt > run.options.name_conflict_retries:
+        raise c.WorkflowFailed(
+            "NameConflictsExhausted",
+            f"Active Directory reported a name conflict {run.progress.attempt} times "
+            f"(last: {outcome.get('errorCode')}).",
+        )
+    run.warnings.append(f"{names['userPrincipalName']} is taken in Active Directory; trying the next name")
+    tried.append(names["userPrincipalName"])
+    mark_taken(run.context, run.reserved, "ad")
+    run.reserved = []
+    run.progress.attempt += 1
+    names, run.reserved, name_warnings = yield from reserve_names(
+        run.context, run.progress, employee, tried, account=account
+    )
+    run.warnings.extend(name_warnings)
+    return names

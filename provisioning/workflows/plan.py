@@ -11,12 +11,21 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from provisioning import schedule, scim
-from provisioning.events import HrEvent
+from provisioning.events import LEAVE_TYPES, HrEvent
 from provisioning.naming import NameCandidate
 from provisioning.settings import Settings
 from provisioning.workflows.contracts import WorkflowFailed, WorkflowOptions
 
-__all__ = ["decide_action", "effective_instant", "record_from_spec", "record_spec", "scim_record", "workflow_options"]
+__all__ = [
+    "alias_addresses",
+    "decide_action",
+    "effective_instant",
+    "ids_only",
+    "record_from_spec",
+    "record_spec",
+    "scim_record",
+    "workflow_options",
+]
 
 
 def workflow_options(settings: Settings) -> WorkflowOptions:
@@ -44,6 +53,7 @@ def workflow_options(settings: Settings) -> WorkflowOptions:
         bulk_calls_per_5s=settings.bulk_calls_per_5s,
         bulk_daily_call_quota=settings.bulk_daily_call_quota,
         welcome_to_new_mailbox=settings.welcome_to_new_mailbox,
+        rename_on_name_change=settings.rename_on_name_change,
         scim_extension_urn=settings.scim_extension_urn,
     )
 
@@ -54,7 +64,8 @@ def decide_action(
     """What the event must do given what Entra already holds for this employeeId.
 
     Returns `(action, warning)` where action is `hire`, `rehire` (re-enable an existing account),
-    `rehire-new` (a rehire with no account left: provision like a hire), `update` or `termination`.
+    `rehire-new` (a rehire with no account left: provision like a hire), `update`, `termination`,
+    `leave-of-absence` or `return-from-leave`.
     """
     exists = person is not None
     enabled = bool(person and person.get("accountEnabled", True))
@@ -69,6 +80,12 @@ def decide_action(
         if event_type == "hire":
             return "rehire", "a disabled account exists for this employeeId; the hire ran as a rehire"
         return "rehire", None
+    if event_type in ("leave-of-absence", "return-from-leave"):
+        if exists:
+            return event_type, None
+        raise WorkflowFailed(
+            "UnknownEmployee", "No Entra account has this employeeId, so there is no account to disable or enable."
+        )
     if event_type == "update":
         if exists:
             return "update", None
@@ -87,7 +104,8 @@ def effective_instant(event: dict[str, Any], options: WorkflowOptions, zone: Zon
     """When the event may write to Entra (UTC), or None for "now".
 
     Hires and rehires start PROVISION_LEAD_DAYS before the start date at 00:00 local, terminations at
-    TERMINATION_LOCAL_TIME on the last working day, updates at 00:00 local on their effective date.
+    TERMINATION_LOCAL_TIME on the last working day; updates, a leave of absence (its first day) and a return from
+    leave (the first day back) at 00:00 local on their effective date.
     """
     effective = event.get("effectiveDate")
     if not effective:
@@ -101,6 +119,14 @@ def effective_instant(event: dict[str, Any], options: WorkflowOptions, zone: Zon
     return schedule.update_instant(day, zone)
 
 
+def ids_only(event: dict[str, Any]) -> dict[str, Any]:
+    """The event without the employee's fields: a leave of absence touches nothing but the enabled state."""
+    kept: dict[str, Any] = {
+        key: event[key] for key in ("eventId", "type", "effectiveDate", "occurredAt") if key in event
+    }
+    return {**kept, "employee": {"employeeId": event["employee"]["employeeId"]}}
+
+
 def scim_record(
     event: dict[str, Any],
     options: WorkflowOptions,
@@ -108,9 +134,12 @@ def scim_record(
     names: dict[str, Any] | None,
     existing: dict[str, Any] | None,
     active: bool,
-    zone: ZoneInfo,
+    proxy_addresses: list[str] | None = None,
 ) -> dict[str, Any]:
-    """The complete SCIM user for this event: the event's values over what Entra holds, `active` explicit."""
+    """The complete SCIM user for this event: the event's values over what Entra holds, `active` explicit.
+
+    `proxy_addresses` is sent only when the names change (a rename keeps the old address as an alias).
+    """
     model = HrEvent.model_validate(event)
     candidate = None
     if names and names.get("userPrincipalName") and names.get("samAccountName"):
@@ -120,12 +149,11 @@ def scim_record(
             mail_nickname=names.get("mailNickname") or names["userPrincipalName"].split("@", 1)[0],
             sam_account_name=names["samAccountName"],
         )
+    # HireDate and LeaveDate are calendar facts ("starts on 29 November"), sent as that date at 00:00:00Z whatever
+    # the employee's zone: converting local midnight to UTC would move a Madrid start to 28 November in AD.
     day = date.fromisoformat(event["effectiveDate"]) if event.get("effectiveDate") else None
-    hire_date = leave_date = None
-    if day is not None and event["type"] in ("hire", "rehire"):
-        hire_date = schedule.at_local_time(day, schedule.parse_local_time("00:00"), zone)
-    if day is not None and event["type"] == "termination":
-        leave_date = schedule.termination_instant(day, schedule.parse_local_time(options.termination_local_time), zone)
+    hire_date = day if event["type"] in ("hire", "rehire") else None
+    leave_date = day if event["type"] == "termination" else None
     return scim.user_record(
         model,
         names=candidate,
@@ -134,7 +162,25 @@ def scim_record(
         existing=existing,
         hire_date=hire_date,
         leave_date=leave_date,
+        # A leave date in an upload means "this person has left" (it drives accountExpires, see docs/deploy.md):
+        # an enabled account, or one disabled for a leave of absence, must not carry an old one.
+        keep_leave_date=not active and event["type"] not in LEAVE_TYPES,
+        proxy_addresses=proxy_addresses,
     )
+
+
+def alias_addresses(person: dict[str, Any], new_mail: str, previous_mail: str | None = None) -> list[str]:
+    """proxyAddresses after a rename: the new address primary, every old one (the old primary too) an alias."""
+    known = [str(address) for address in person.get("proxyAddresses") or []]
+    old_mail = previous_mail or person.get("mail")
+    if old_mail and not any(address.lower() == f"smtp:{old_mail.lower()}" for address in known):
+        known.append(f"SMTP:{old_mail}")
+    aliases = [
+        "smtp:" + address[5:] if address.startswith("SMTP:") else address
+        for address in known
+        if address.lower() != f"smtp:{new_mail.lower()}"
+    ]
+    return [f"SMTP:{new_mail}", *aliases]
 
 
 def record_spec(
@@ -142,23 +188,30 @@ def record_spec(
     names: dict[str, Any] | None,
     person: dict[str, Any] | None,
     active: bool,
-    zone: ZoneInfo,
     event: dict[str, Any] | None = None,
+    ids_only: bool = False,
+    previous_mail: str | None = None,
 ) -> dict[str, Any]:
     """What the upload needs to build an event's record, without the record's personal data.
 
     The record itself is built by the upload activity from the event's own input (`event` is carried only when
-    the orchestration works from a changed event) and, for an existing account, its profile read at upload time.
+    the orchestration works from a changed event, e.g. a pending hire amended before its start) and, for an
+    existing account, its profile read at upload time. `ids_only` (a leave of absence or a return) uploads the
+    account's profile with only the enabled state changed. `previous_mail` (a rename) is the address the account
+    had before: it is kept as an alias in proxyAddresses.
     """
     spec: dict[str, Any] = {
         "names": names,
         "active": active,
-        "timeZone": zone.key,
         "existingId": (person or {}).get("id"),
         "managerEmployeeId": (person or {}).get("managerEmployeeId"),
     }
     if event is not None:
         spec["event"] = event
+    if ids_only:
+        spec["idsOnly"] = True
+    if previous_mail:
+        spec["previousMail"] = previous_mail
     return spec
 
 
@@ -176,11 +229,16 @@ def record_from_spec(
         profile = {**existing, "managerEmployeeId": spec.get("managerEmployeeId")}
         if not profile.get("manager") and spec.get("managerEmployeeId"):
             profile["manager"] = spec["managerEmployeeId"]
+    source = spec.get("event") or event
+    names = spec.get("names")
+    proxy_addresses = None
+    if spec.get("previousMail") and names and names.get("mail"):
+        proxy_addresses = alias_addresses(profile or {}, names["mail"], spec["previousMail"])
     return scim_record(
-        spec.get("event") or event,
+        ids_only(source) if spec.get("idsOnly") else source,
         options,
-        names=spec.get("names"),
+        names=names,
         existing=profile,
         active=bool(spec["active"]),
-        zone=schedule.zone(spec.get("timeZone"), options.default_time_zone),
+        proxy_addresses=proxy_addresses,
     )

@@ -2,7 +2,7 @@
 
 Custom status is replayed like everything else in an orchestrator, so it only ever carries values that are
 already in the history (stage, ids, the UPN once chosen). It never carries a secret or personal data beyond the
-UPN that product.md §6 names.
+UPN that the status shows (docs/design.md, "Stages and status").
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ class Progress:
         self.user_principal_name: str | None = None
         self.attempt = 1
         self.detail: str | None = None
+        self.time_zone: dict[str, str] | None = None
+        """The zone the run schedules in and where it came from (`{"name","source","from"?}`)."""
 
     @property
     def event_type(self) -> str:
@@ -61,6 +63,8 @@ class Progress:
         }
         if self.user_principal_name:
             status["userPrincipalName"] = self.user_principal_name
+        if self.time_zone:
+            status["timeZone"] = self.time_zone
         if detail:
             status["detail"] = detail
         if hold is not None:

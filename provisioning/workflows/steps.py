@@ -85,7 +85,7 @@ def upload_record(context: Any, spec: dict[str, Any], group: str | None) -> Step
     """Hand the record's spec to the shared bulk upload queue and wait for the bulk request that carried it.
 
     Events never call bulkUpload themselves: one uploader orchestration packs records from every running event
-    into requests of at most 50 operations and paces them against the tenant's call limits.
+    into requests of at most 50 operations and paces them against the tenant's call limits (docs/design.md).
     The queue carries a spec (names, account id, active flag, zone), not the record: the upload activity builds
     the record from the event's own input, so personal data is not copied into the queue and the uploader's
     history. Returns the uploader's result: `{"status": "accepted", "submittedAt": ...}` or

@@ -1,7 +1,7 @@
 """Checks shared by the end-to-end tests.
 
 `secret_leaks` is the product's promise that no Temporary Access Pass, bearer token or client secret ever reaches
-durable state, logs or an HTTP response (product.md §4, §7), written once so every e2e scenario can end with it.
+durable state, logs or an HTTP response (docs/design.md), written once so every e2e scenario can end with it.
 """
 
 from __future__ import annotations

@@ -86,9 +86,21 @@ def answers(hris: HrisEmulator, vendor: str, timeout: float = 30) -> list[dict[s
     ]
 
 
+def instances(stack: Stack, prefix: str) -> list[dict[str, Any]]:
+    """Every instance whose id starts with `prefix`, through the host's paged instance query."""
+    found: list[dict[str, Any]] = []
+    continuation: str | None = None
+    while True:
+        page = stack.host.management.query(InstanceQuery(prefix=prefix, show_input=False, continuation=continuation))
+        found += page.items
+        continuation = page.continuation
+        if not continuation:
+            return found
+
+
 def runs(stack: Stack) -> list[dict[str, Any]]:
     """Every hris_notification run the host knows, with its status and output."""
-    return stack.host.management.query(InstanceQuery(prefix="hr-intake-", show_input=False, page_size=1000)).items
+    return instances(stack, "hr-intake-")
 
 
 def wait_runs_done(stack: Stack, count: int, timeout: float = 120) -> list[dict[str, Any]]:
@@ -154,8 +166,7 @@ def hire_in(hris: HrisEmulator, vendor: str = "bamboohr", employee_id: str = "47
 
 
 def event_instances(stack: Stack) -> list[dict[str, Any]]:
-    page = stack.host.management.query(InstanceQuery(prefix="hr-", show_input=False, page_size=1000))
-    return [row for row in page.items if row["name"] == "hr_event"]
+    return [row for row in instances(stack, "hr-") if row["name"] == "hr_event"]
 
 
 def bulk_calls(stack: Stack) -> int:

@@ -1,8 +1,9 @@
 """Load: hundreds of hires, as a batch and as a stream of single events, against Entra's bulkUpload limits.
 
 Entra's API-driven provisioning takes at most 50 records per bulkUpload call and 40 calls in any 5 seconds
-(reference/entra-graph-api.md). These tests prove the product packs and paces by counting, at the Entra
-emulator, the bulkUpload calls it received and when, and that no hire is lost or provisioned twice on the way.
+(the bulkUpload API page and the inbound provisioning concepts page). These tests prove the product packs and
+paces by counting, at the Entra emulator, the bulkUpload calls it received and when, and that no hire is lost or
+provisioned twice on the way.
 The functions host is a real subprocess (as in Azure, it has a CPU of its own); timings are printed, never
 asserted (benchmarks/ holds the figures).
 """

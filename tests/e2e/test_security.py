@@ -1,4 +1,4 @@
-"""Security and bad input against the running product (product.md §7): the HTTP API answers as openapi.yaml says
+"""Security and bad input against the running product: the HTTP API answers as openapi.yaml says
 for whatever schemathesis sends, values that reach a Graph filter cannot widen it, a pasted endpoint pointing
 anywhere but Graph is refused before anything is sent, and hostile bodies end as 4xx problems that never reach
 Graph.

@@ -41,9 +41,8 @@ __all__ = [
     "workbook_problems",
 ]
 
-# Azure built-in role definition ids (the same in every tenant), from the Azure built-in roles page as
-# recorded in shared/reference/infra-bicep.md section 2. Bicep keeps them in `var roleIds = {...}` with the
-# camelCase role name as key, so this table checks both the name and the id.
+# Azure built-in role definition ids (the same in every tenant), from the "Azure built-in roles" page. Bicep keeps
+# them in `var roleIds = {...}` with the camelCase role name as key, so this table checks both the name and the id.
 DOCUMENTED_ROLE_IDS: Mapping[str, str] = {
     "Storage Blob Data Owner": "b7e6dc6d-f1e8-4753-8033-0f276bb0955b",
     "Storage Queue Data Contributor": "974c5e8b-45b9-4653-ba55-5f855dd0fb88",
@@ -136,8 +135,8 @@ HARDENING: Mapping[str, tuple[tuple[str, object], ...]] = {
     "Microsoft.KeyVault/vaults/secrets": (("properties.value", PRESENT),),
 }
 
-# Microsoft Graph application permissions the product may need (shared/reference/entra-graph-api.md 8.4,
-# infra-bicep.md 5; User.RevokeSessions.All from the revokeSignInSessions page).
+# Microsoft Graph application permissions the product may need (the permissions sections of the Graph
+# pages the app calls; User.RevokeSessions.All from the revokeSignInSessions page).
 KNOWN_GRAPH_APP_ROLES = frozenset(
     {
         "SynchronizationData-User.Upload",

@@ -92,7 +92,26 @@ class ScriptedTenant:
             c.GET_USER_DETAILS: lambda req: next(u for u in self.users.values() if u["id"] == req["userId"]),
             c.REVOKE_SESSIONS: lambda req: self.revoked.append(req["userId"]) or {"revoked": True},
             c.SEND_NOTIFICATION: self._notify,
+            c.WAKE_PENDING_HIRE: self._wake,
+            c.GET_INSTANCE_STATE: self._instance_state,
         }
+
+    def _wake(self, req: dict[str, Any]) -> dict[str, Any]:
+        assert self.host is not None
+        status = self.host.status(req["instanceId"])
+        if not status or status["runtimeStatus"] not in ("Running", "Pending"):
+            return {"delivered": False}
+        if req.get("event"):
+            self.host.raise_event(req["instanceId"], req["event"], {})
+        return {"delivered": True}
+
+    def _instance_state(self, req: dict[str, Any]) -> dict[str, Any]:
+        assert self.host is not None
+        status = self.host.status(req["instanceId"])
+        if not status:
+            return {"exists": False}
+        output = status.get("output") if isinstance(status.get("output"), dict) else {}
+        return {"exists": True, "runtimeStatus": status["runtimeStatus"], "outcome": output.get("outcome")}
 
     def _resolve_person(self, req: dict[str, Any]) -> dict[str, Any] | None:
         user = self.users.get(req["employeeId"])
@@ -108,7 +127,12 @@ class ScriptedTenant:
     def _check_name(self, req: dict[str, Any]) -> dict[str, Any]:
         upn = req["names"]["userPrincipalName"].lower()
         self.name_checks.append(upn)
-        return {"inUse": upn in self.taken_in_entra}
+        owner = next((u for u in self.users.values() if u["id"] == req.get("ownerId")), None)
+        own = set()
+        if owner is not None:  # a rename: the account's own addresses are free for it
+            own = {str(owner["userPrincipalName"]).lower()}
+            own |= {str(address)[5:].lower() for address in owner.get("proxyAddresses") or []}
+        return {"inUse": upn in self.taken_in_entra and upn not in own}
 
     def _protection(self, req: dict[str, Any]) -> dict[str, Any]:
         protected = req["userId"] in self.protected
@@ -129,7 +153,7 @@ class ScriptedTenant:
             existing = next((u for u in self.users.values() if u["id"] == spec.get("existingId")), None)
             options = c.WorkflowOptions.from_dict(payload.get("options"))
             records.append(record_from_spec(payload["event"], options, spec, existing))
-        self.uploads.append({"records": records, "at": submitted_at})
+        self.uploads.append({"records": records, "at": submitted_at, "specs": [item["spec"] for item in req["items"]]})
         for record in records:
             self._provision(record, submitted_at)
         return {"status": "accepted", "submittedAt": submitted_at}
@@ -159,12 +183,19 @@ class ScriptedTenant:
             "onPremisesSamAccountName": extension.get("samAccountName"),
         }
         enterprise = record.get("urn:ietf:params:scim:schemas:extension:enterprise:2.0:User", {})
+        work_mail = next((e["value"] for e in record.get("emails", []) if e.get("type") == "work"), None)
         user.update(
             {
                 "displayName": record.get("displayName", user.get("displayName")),
                 "accountEnabled": record["active"],
                 "jobTitle": record.get("title"),
                 "managerEmployeeId": (enterprise.get("manager") or {}).get("value"),
+                "userPrincipalName": record["userName"],
+                "mail": work_mail or user.get("mail"),
+                "givenName": (record.get("name") or {}).get("givenName", user.get("givenName")),
+                "surname": (record.get("name") or {}).get("familyName", user.get("surname")),
+                "employeeType": extension.get("employeeType", user.get("employeeType")),
+                "proxyAddresses": extension.get("proxyAddresses", user.get("proxyAddresses", [])),
             }
         )
         if existing is None and not self.connect_sync:

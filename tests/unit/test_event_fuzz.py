@@ -301,9 +301,11 @@ def test_control_characters_and_lone_surrogates_are_rejected_in_every_text_field
     for key in [*text_fields, "eventId"]:
         mutated = copy.deepcopy(event)
         target = mutated if key == "eventId" else mutated["employee"]
-        # inside the value, between two letters: surrounding whitespace (some Cc, Zl, Zp) is trimmed, not refused
-        # (and apart from each other, so that two surrogates cannot pair up into one valid character)
-        target[key] = target[key][:1] + "x".join(bad) + "x" + target[key][1:]
+        # inside the value, after its first visible character: surrounding whitespace (some Cc, Zl, Zp) is trimmed,
+        # not refused (and apart from each other, so that two surrogates cannot pair up into one valid character)
+        value = target[key]
+        inside = len(value) - len(value.lstrip()) + 1
+        target[key] = value[:inside] + "x".join(bad) + "x" + value[inside:]
         with pytest.raises(EventValidationError) as caught:
             parse_event(json.dumps(mutated))
         field = key if key == "eventId" else f"employee.{key}"

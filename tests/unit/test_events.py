@@ -1,4 +1,4 @@
-"""HR event validation: every rule of product.md §2.1 names the field path it broke."""
+"""HR event validation: every rule of docs/design.md "The HR event" names the field path it broke."""
 
 from __future__ import annotations
 
@@ -65,7 +65,7 @@ SAMPLE: dict[str, Any] = {
 
 
 def sample(**changes: Any) -> dict[str, Any]:
-    """The product.md example with dotted-path changes; a value of DELETE removes the key."""
+    """The documented example event with dotted-path changes; a value of DELETE removes the key."""
     data = copy.deepcopy(SAMPLE)
     for dotted, value in changes.items():
         target = data
@@ -140,14 +140,18 @@ def test_round_trip_through_the_wire_form() -> None:
         ({"employee__employeeId": 10042}, "employee.employeeId"),
         ({"employee__managerEmployeeId": "E 7"}, "employee.managerEmployeeId"),
         ({"employee__managerEmployeeId": "E10042"}, "employee.managerEmployeeId"),
-        ({"employee__givenName": "Zoë2"}, "employee.givenName"),
         ({"employee__givenName": "Zoë\u0000"}, "employee.givenName"),
         ({"employee__givenName": "Z" * 65}, "employee.givenName"),
-        ({"employee__givenName": "'-"}, "employee.givenName"),
+        ({"employee__givenName": "Zo\u202ee"}, "employee.givenName"),
+        ({"employee__givenName": "Zo\u2066e"}, "employee.givenName"),
         ({"employee__givenName": 7}, "employee.givenName"),
-        ({"employee__familyName": "Smith & Sons"}, "employee.familyName"),
+        ({"employee__familyName": "Smi\u200bth"}, "employee.familyName"),
+        ({"employee__familyName": "\ufeffSmith"}, "employee.familyName"),
+        ({"employee__familyName": "Smith\u00ad"}, "employee.familyName"),
+        ({"employee__familyName": "Smith \u200c"}, "employee.familyName"),
+        ({"employee__familyName": "Sm\ud800ith"}, "employee.familyName"),
         ({"employee__preferredGivenName": "Zo\ne"}, "employee.preferredGivenName"),
-        ({"employee__middleName": "J."}, "employee.middleName"),
+        ({"employee__middleName": "Q\u2028R"}, "employee.middleName"),
         ({"employee__jobTitle": "x" * 129}, "employee.jobTitle"),
         ({"employee__jobTitle": "Line\nbreak"}, "employee.jobTitle"),
         ({"employee__department": "d" * 65}, "employee.department"),
@@ -225,12 +229,64 @@ def test_unknown_fields_are_reported_with_their_path() -> None:
 
 
 def test_type_error_message_lists_the_types() -> None:
-    assert errors_of(sample(type="fire")) == [FieldError("type", "must be one of hire, update, termination, rehire")]
+    assert errors_of(sample(type="fire")) == [
+        FieldError("type", "must be one of hire, update, termination, rehire, leave-of-absence, return-from-leave")
+    ]
 
 
 def test_several_problems_are_reported_together() -> None:
     errors = errors_of(sample(eventId="bad id", employee__country="XX", employee__timeZone="Nowhere"))
     assert {error.field for error in errors} == {"eventId", "employee.country", "employee.timeZone"}
+
+
+@pytest.mark.parametrize(
+    ("field", "name"),
+    [
+        ("familyName", "St. John"),
+        ("familyName", "Smith Jr."),
+        ("familyName", "Müller, II"),
+        ("familyName", "García (Pepe)"),
+        ("givenName", "J.R."),
+        ("givenName", "Zoë2"),
+        ("familyName", "Smith & Sons"),
+        ("middleName", "J."),
+        ("familyName", "."),
+        ("familyName", "شاه\u200cمحمدی"),
+        ("givenName", "小龙"),
+        ("familyName", "Nguyễn"),
+    ],
+)
+def test_legal_names_are_accepted_and_kept_exactly(field: str, name: str) -> None:
+    event = parse_event(sample(**{f"employee__{field}": f"  {name} "}))
+    alias = {"familyName": "family_name", "givenName": "given_name", "middleName": "middle_name"}[field]
+    assert getattr(event.employee, alias) == name
+
+
+def test_a_numeric_id_is_told_to_be_a_string() -> None:
+    errors = errors_of(sample(eventId=123, employee__employeeId=12345))
+    assert FieldError("employee.employeeId", 'must be a string (send "12345" in quotes), not a JSON number') in errors
+    assert FieldError("eventId", 'must be a string (send "123" in quotes), not a JSON number') in errors
+
+
+def test_a_country_name_is_told_to_be_an_iso_code() -> None:
+    (error,) = errors_of(sample(employee__country="Germany"))
+    assert error.field == "employee.country" and "ISO 3166-1 alpha-2" in error.message
+
+
+def test_cross_field_rules_are_reported_with_the_field_errors() -> None:
+    errors = errors_of(
+        sample(employee__country="Germany", employee__managerEmployeeId="E10042", employee__givenName=None)
+    )
+    assert {error.field for error in errors} == {
+        "employee.country",
+        "employee.managerEmployeeId",
+        "employee.givenName",
+    }
+    batch = parse_batch({"events": [sample(employee__country="Germany", employee__managerEmployeeId="E10042")]})
+    assert {e.field for e in batch.rejected[0].errors} == {
+        "events[0].employee.country",
+        "events[0].employee.managerEmployeeId",
+    }
 
 
 def test_explicit_nulls_are_absent_values() -> None:
@@ -377,7 +433,7 @@ def test_generated_valid_events_parse_and_round_trip(data: dict[str, Any]) -> No
 
 def test_batch_accepts_valid_rejects_invalid_and_repeated_ids() -> None:
     second = sample(eventId="wd-2")
-    invalid = sample(eventId="wd-3", employee__givenName="R2D2")
+    invalid = sample(eventId="wd-3", employee__givenName="R2\u202eD2")
     batch = parse_batch({"events": [SAMPLE, second, invalid, SAMPLE, "junk"]})
     assert [index for index, _ in batch.accepted] == [0, 1]
     assert [event.event_id for _, event in batch.accepted] == ["wd-2026-000123", "wd-2"]

@@ -323,7 +323,8 @@ def test_yaml_anchors_and_a_json_mapping_work() -> None:
         (
             "event: {eventId: $.i, employee: {employeeId: $.e}, "
             "type: {path: $.t, then: [{switch: {cases: {H: hired}, default: update}}]}}\n",
-            "event.type.then[0].switch.cases.H: 'hired' is not an event type (hire, update, termination, rehire)",
+            "event.type.then[0].switch.cases.H: 'hired' is not an event type (hire, update, termination, rehire, "
+            "leave-of-absence, return-from-leave)",
         ),
         (
             "event: {eventId: $.i, employee: {employeeId: $.e}, type: {path: $.t, default: leave}}\n",

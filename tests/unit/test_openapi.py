@@ -324,6 +324,15 @@ AGREEMENT_CASES: list[dict[str, Any]] = [
     _update(managerEmployeeId="E 7"),
     _update(givenName="N" * 64),
     _update(givenName="N" * 65),
+    _update(givenName="  " + "N" * 64 + "\u3000"),  # lengths count after trimming
+    _update(familyName="St. John", middleName="J.R.", givenName="García (Pepe)"),
+    _update(jobTitle="\r" + "*" * 128),
+    _update(jobTitle="\x1c" + "*" * 129),
+    _update(department="\u2003 D" + "d" * 62 + " \t"),
+    _update(postalCode=" " + "1" * 41 + " "),
+    _update(timeZone=" Europe/Berlin "),
+    _update(preferredLanguage="  de-DE  "),
+    _update(businessPhone="   " + "1" * 40 + " " * 30),
     _update(jobTitle="T" * 128),
     _update(jobTitle="T" * 129),
     _update(department="D" * 64),
@@ -394,7 +403,7 @@ def test_request_examples_are_events_the_code_accepts(document: dict[str, Any]) 
     assert checked >= 4
 
 
-def test_the_hire_example_is_the_one_product_md_specifies(document: dict[str, Any]) -> None:
+def test_the_hire_example_is_the_one_docs_design_md_shows(document: dict[str, Any]) -> None:
     examples = document["components"]["requestBodies"]["HrEvent"]["content"]["application/json"]["examples"]
     hire = examples["hire"]["value"]
     assert set(hire["employee"]) == {field.alias for field in Employee.model_fields.values()}
@@ -453,6 +462,8 @@ def _calls_to(name: str) -> Iterator[ast.Call]:
 
 def test_outcome_enum_is_every_outcome_an_event_finishes_with(document: dict[str, Any]) -> None:
     outcomes = set().union(*(_literals(call.args[1]) for call in _calls_to("_finish")))
+    # A change to a pending hire ends through pending_hire._after(run, answer, outcome).
+    outcomes |= set().union(*(_literals(call.args[2]) for call in _calls_to("_after")))
     assert set(document["components"]["schemas"]["Outcome"]["enum"]) == outcomes
 
 
@@ -475,6 +486,7 @@ class FakeDurableClient:
         self.instances: dict[str, DurableOrchestrationStatus] = {}
         self.started: list[tuple[str, str, Any]] = []
         self.raised: list[tuple[str, str, Any]] = []
+        self.signals: list[tuple[str, str, Any]] = []
 
     def put(
         self,
@@ -506,6 +518,20 @@ class FakeDurableClient:
 
     async def raise_event(self, instance_id: str, name: str, data: Any) -> None:
         self.raised.append((instance_id, name, data))
+
+    async def signal_entity(self, entity: Any, operation: str, data: Any = None) -> None:
+        self.signals.append((str(entity), operation, data))
+
+    async def get_status_by(self, low: Any, high: Any, statuses: Any, prefix: str) -> list[DurableOrchestrationStatus]:
+        wanted = {status.value for status in statuses or []}
+        return [
+            status
+            for instance_id, status in self.instances.items()
+            if instance_id.startswith(prefix)
+            and (not wanted or status.runtime_status.value in wanted)
+            and (low is None or status.created_time >= low)
+            and (high is None or status.created_time <= high)
+        ]
 
 
 class FakeSecrets:
@@ -650,8 +676,14 @@ def test_submit_event_answers_as_documented(document: dict[str, Any], use_runtim
     assert again.status_code == 200
     assert _assert_documented(document, "post", "/hr-events", again)["status"] == "scheduled"
 
+    changed = {**HIRE, "employee": {**HIRE["employee"], "jobTitle": "Chief Analyst"}}
+    conflict = _call("submit_event", _request("POST", "hr-events", changed), client)
+    assert conflict.status_code == 409
+    assert _assert_documented(document, "post", "/hr-events", conflict)["errors"][0]["field"] == "eventId"
+
     client.put(accepted["id"], "Failed", output="Orchestrator function 'hr_event' failed: boom")
-    assert _call("submit_event", _request("POST", "hr-events", HIRE), client).status_code == 202
+    assert _call("submit_event", _request("POST", "hr-events", changed), client).status_code == 202
+    assert [operation for _, operation, _ in client.signals] == ["register-hire", "register-hire"]
 
     invalid = {**HIRE, "employee": {"employeeId": "E10042"}}
     for req, status in [
@@ -710,6 +742,7 @@ def test_with_signing_on_every_route_refuses_an_unsigned_call(
         ("approve_event", "post", "/hr-events/{id}/approve", "hr-events/hr-held/approve", {"id": "hr-held"}, None),
         ("event_status", "get", "/hr-events/{id}", "hr-events/hr-held", {"id": "hr-held"}, None),
         ("preview_event", "post", "/hr-events/preview", "hr-events/preview", {}, HIRE),
+        ("list_events", "get", "/hr-events", "hr-events", {}, None),
     ]:
         unsigned = _call(name, _request(method.upper(), route, body, route_params=params), client)
         assert unsigned.status_code == 401, name
@@ -723,6 +756,17 @@ def test_with_signing_on_every_route_refuses_an_unsigned_call(
     elsewhere = _call("rescind_event", _request("DELETE", "hr-events/hr-held", headers=headers,
                                                 route_params={"id": "hr-held"}), client)  # fmt: skip
     assert elsewhere.status_code == 401, "a signature for approve is worth nothing for rescind"
+    listing_url = f"{BASE_URL}/api/hr-events?type=termination"
+    listing_headers = signing.signed_headers("s3cret", "GET", listing_url)
+
+    tampered = func.HttpRequest(
+        method="GET", url=f"{BASE_URL}/api/hr-events?type=hire", headers=listing_headers, params={}, body=b""
+    )
+    assert _call("list_events", tampered, client).status_code == 401, "the query string is signed"
+    signed = func.HttpRequest(
+        method="GET", url=listing_url, headers=listing_headers, params={"type": "termination"}, body=b""
+    )
+    assert _call("list_events", signed, client).status_code == 200
 
 
 def test_an_oversized_body_is_refused_before_it_is_read(
@@ -950,6 +994,54 @@ def test_batch_status_answers_as_documented(document: dict[str, Any], use_runtim
     assert body["kind"] == "batch"
     assert body["stages"] == {"completed": 2, "awaiting-sync": 1, "accepted": 1}
     assert body["outcomes"] == {"provisioned": 1, "updated": 1}
+    assert (body["done"], body["finished"], body["runtimeStatus"]) == (False, 2, "Running")
+
+    client.put("hr-b2", "Failed", custom=_progress("failed", HIRE), output="Orchestrator function failed: x")
+    client.put("hr-b3", "Completed", custom=_progress("superseded", HIRE), output=OUTPUTS[-1])
+    response = _call("event_status", _request("GET", "x", route_params={"id": "batch-0123"}), client)
+    body = _assert_documented(document, "get", "/hr-events/{id}", response)
+    assert (body["done"], body["finished"], body["runtimeStatus"]) == (True, 4, "Completed")
+    assert body["outcomes"] == {"provisioned": 1, "updated": 1, "failed": 1, "superseded": 1}
+
+
+def test_a_running_instance_never_shows_a_final_stage(
+    document: dict[str, Any], use_runtime: Callable[[Any], None]
+) -> None:
+    client = FakeDurableClient()
+    client.put("hr-x", "Running", custom=_progress("completed", HIRE), input_=_event_input(HIRE))
+    response = _call("event_status", _request("GET", "x", route_params={"id": "hr-x"}), client)
+    body = _assert_documented(document, "get", "/hr-events/{id}", response)
+    assert body["stage"] == "notifying" and "output" not in body
+
+
+def test_list_events_answers_as_documented(document: dict[str, Any], use_runtime: Callable[[Any], None]) -> None:
+    client = FakeDurableClient()
+    for index, output in enumerate(OUTPUTS[:3]):
+        custom = {**_progress("completed", HIRE), "timeZone": {"name": "Europe/Berlin", "source": "event"}}
+        client.put(f"hr-done-{index}", "Completed", custom=custom, input_=_event_input(HIRE), output=output)
+    client.put("hr-wd-2026-000300", "Running", custom=_progress("scheduled", TERMINATION, detail="until x"))
+    client.put("batch-0123", "Completed", input_={"jobs": []})
+
+    def listing(**params: str) -> Any:
+        req = _request("GET", "hr-events")
+        req = func.HttpRequest(method="GET", url=req.url, headers={}, params=params, body=b"")
+        response = _call("list_events", req, client)
+        return _assert_documented(document, "get", "/hr-events", response)
+
+    everything = listing()
+    assert len(everything["events"]) == 4 and everything["nextCursor"] is None
+    assert {item["id"] for item in everything["events"]} >= {"hr-done-0", "hr-wd-2026-000300"}
+    scheduled = listing(stage="scheduled")["events"]
+    assert [(item["id"], item["eventId"]) for item in scheduled] == [("hr-wd-2026-000300", "wd-2026-000300")]
+    assert listing(type="termination", employeeId="E20001")["events"][0]["stage"] == "scheduled"
+    first = listing(limit="3")
+    assert len(first["events"]) == 3 and first["nextCursor"]
+    rest = listing(limit="3", cursor=first["nextCursor"])
+    assert len(rest["events"]) == 1 and rest["nextCursor"] is None
+    req = func.HttpRequest(method="GET", url=f"{BASE_URL}/api/hr-events", headers={}, params={"stage": "x"}, body=b"")
+    invalid = _call("list_events", req, client)
+    assert invalid.status_code == 400
+    _assert_documented(document, "get", "/hr-events", invalid)
 
 
 def test_rescind_and_approve_answer_as_documented(document: dict[str, Any], use_runtime: Callable[[Any], None]) -> None:

@@ -5,13 +5,13 @@ These are the pure edges of docs/security.md "Personal data"; tests/e2e/test_att
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 
 from provisioning import directory, first_credential, protection
 from provisioning.graph import GraphError
-from provisioning.schedule import zone
 from provisioning.workflows.contracts import WorkflowOptions
 from provisioning.workflows.hr_event import _mail_context
 from provisioning.workflows.plan import record_from_spec, record_spec
@@ -55,7 +55,8 @@ def test_a_resolved_person_carries_identifiers_and_state_not_the_profile() -> No
 
 def test_mails_and_the_credential_step_get_no_personal_address() -> None:
     employee = {"employeeId": "E1", "givenName": "Zoe", "personalEmail": "zoe@example.org", "mobilePhone": "+1 5"}
-    assert _mail_context(employee) == {"employeeId": "E1", "givenName": "Zoe"}
+    run = SimpleNamespace(employee=employee, zone_name="Europe/Berlin")  # the zone the run settled on
+    assert _mail_context(run) == {"employeeId": "E1", "givenName": "Zoe", "timeZone": "Europe/Berlin"}  # type: ignore[arg-type]
 
 
 def test_a_record_spec_names_the_account_but_the_record_is_built_from_the_event_and_profile() -> None:
@@ -66,12 +67,37 @@ def test_a_record_spec_names_the_account_but_the_record_is_built_from_the_event_
     }
     person = directory.summary(FULL_PROFILE) | {"managerEmployeeId": "E00007"}
     names = {"userPrincipalName": "zoe@contoso.com", "mail": "zoe@contoso.com", "samAccountName": "zoe"}
-    spec = record_spec(names=names, person=person, active=True, zone=zone("Europe/Berlin"))
+    spec = record_spec(names=names, person=person, active=True)
     assert "zoe@example.org" not in str(spec) and "+49" not in str(spec)
     record = record_from_spec(event, WorkflowOptions(), spec, FULL_PROFILE)
     assert record["title"] == "Lead"  # the event's value wins
     assert {"value": "+49 151 0000000", "type": "mobile"} in record["phoneNumbers"]  # the profile, read at upload
     assert record["urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"]["manager"] == {"value": "E00007"}
+
+
+def test_a_rename_spec_carries_the_old_address_and_the_upload_keeps_it_as_an_alias() -> None:
+    event = {"eventId": "e2", "type": "update", "employee": {"employeeId": "E10042", "familyName": "Weber"}}
+    person = directory.summary(FULL_PROFILE)
+    names = {"userPrincipalName": "zoe.weber@contoso.com", "mail": "zoe.weber@contoso.com", "samAccountName": "zoe"}
+    spec = record_spec(names=names, person=person, active=True, previous_mail="zoe@contoso.com")
+    assert "+49" not in str(spec) and "Berlin" not in str(spec)
+    profile = {**FULL_PROFILE, "proxyAddresses": ["SMTP:zoe@contoso.com", "smtp:z@contoso.com"]}
+    record = record_from_spec(event, WorkflowOptions(), spec, profile)
+    extension = record["urn:ietf:params:scim:schemas:extension:contoso:1.0:User"]
+    assert extension["proxyAddresses"] == ["SMTP:zoe.weber@contoso.com", "smtp:zoe@contoso.com", "smtp:z@contoso.com"]
+    assert record["userName"] == "zoe.weber@contoso.com"
+
+
+def test_a_leave_spec_uploads_the_profile_with_only_the_enabled_state_changed() -> None:
+    event = {
+        "eventId": "e3",
+        "type": "leave-of-absence",
+        "effectiveDate": "2026-12-01",
+        "employee": {"employeeId": "E10042", "jobTitle": "Ignored"},
+    }
+    spec = record_spec(names=None, person=directory.summary(FULL_PROFILE), active=False, ids_only=True)
+    record = record_from_spec(event, WorkflowOptions(), spec, FULL_PROFILE)
+    assert record["active"] is False and record["title"] == "Financial Analyst"
 
 
 def test_recipients_are_reported_as_roles() -> None:

@@ -1,0 +1,106 @@
+"""Upload a record and wait for what became of it: the provisioning log's verdict and, for an account that must
+sign in, the account synced into Entra ID.
+
+The provisioning service reports minutes after an upload, and Entra Connect sync adds its own delay; this step
+polls both with backoff against one durable deadline (SYNC_TIMEOUT_MINUTES), and turns a name conflict into a
+retry with another name, every other failure into the event's failure code. Used by every path that writes
+(hr_event, lifecycle).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from provisioning.workflows import contracts as c
+from provisioning.workflows.steps import Step, call_retrying, cancel_timer, poll_delays, upload_record
+
+
+def upload_and_await(run: Any, spec: dict[str, Any], *, expect_user: bool, require_enabled: bool = False) -> Step:
+    """Upload, then watch the provisioning logs (and, for accounts that must sign in, Entra) until settled.
+
+    The provisioning outcome and the Entra Connect sync race one durable deadline timer started at the upload
+    (SYNC_TIMEOUT_MINUTES). In `fixed` mode the seed workflow's behaviour is reproduced: wait out the deadline,
+    then look once. Returns `{"status": "success"|"conflict", "user"?, ...}` or raises WorkflowFailed.
+    """
+    context, options = run.context, run.options
+    run.progress.enter("uploading")
+    run.enqueued = True
+    upload = yield from upload_record(context, spec, run.group)
+    run.mark("uploadedAt")
+    submitted_at: str = upload["submittedAt"]
+    deadline_at = run.now() + timedelta(minutes=options.sync_timeout_minutes)
+    deadline = context.create_timer(deadline_at)
+    check_input = {
+        "employeeId": run.employee_id,
+        "submittedAt": submitted_at,
+        "expectUser": expect_user,
+        "requireEnabled": require_enabled,
+        "expectedActive": spec.get("active"),
+        "ignoreLogIds": list(run.settled_log_ids),
+    }
+    run.progress.enter("awaiting-provisioning")
+    seen_log: dict[str, Any] | None = None
+    if options.sync_wait_mode == "fixed":
+        yield deadline
+        check = yield call_retrying(context, c.CHECK_PROVISIONING, check_input)
+        return _settle(run, check, seen_log=check.get("log"), deadline_passed=True)
+
+    for delay in poll_delays(options.poll_initial_seconds, options.poll_max_seconds):
+        poll = context.create_timer(min(run.now() + delay, deadline_at))
+        winner = yield context.task_any([poll, deadline])
+        if winner is deadline:
+            check = yield call_retrying(context, c.CHECK_PROVISIONING, check_input)
+            return _settle(run, check, seen_log=seen_log or check.get("log"), deadline_passed=True)
+        poll_check: dict[str, Any] = yield call_retrying(context, c.CHECK_PROVISIONING, check_input)
+        seen_log = poll_check.get("log") or seen_log
+        settled = _settle(run, poll_check, seen_log=seen_log, deadline_passed=False)
+        if settled is not None:
+            cancel_timer(deadline)
+            return settled
+        if seen_log and seen_log.get("status") in ("success", "skipped") and run.progress.stage != "awaiting-sync":
+            run.mark("provisionedAt")
+            run.progress.enter("awaiting-sync")
+    raise AssertionError("unreachable: poll_delays never ends")  # pragma: no cover
+
+
+def _settle(
+    run: Any, check: dict[str, Any], *, seen_log: dict[str, Any] | None, deadline_passed: bool
+) -> dict[str, Any] | None:
+    """Turn one provisioning check into a decision: done, retry with another name, fail, or keep waiting."""
+    log = check.get("log") or {}
+    status = log.get("status")
+    if status == "failure":
+        if log.get("conflict"):
+            if log.get("id"):
+                run.settled_log_ids.append(str(log["id"]))
+            return {"status": "conflict", "errorCode": log.get("errorCode"), "reason": log.get("reason")}
+        raise c.WorkflowFailed(
+            str(log.get("errorCode") or "ProvisioningFailed"),
+            str(log.get("reason") or "The provisioning service reported a failure for this record."),
+        )
+    if status == "skipped" and log.get("reasonCode") == "UnableToResolveReferenceAttributeValue":
+        warning = "the provisioning service could not resolve the manager yet; it links the manager later"
+        if warning not in run.warnings:
+            run.warnings.append(warning)
+    if check.get("user") is not None:
+        run.mark("syncedAt")
+        if check.get("syncWarning") and check["syncWarning"] not in run.warnings:
+            run.warnings.append(check["syncWarning"])
+        return {"status": "success", "user": check["user"], "log": log}
+    if not check.get("expectUser", True) and status in ("success", "skipped"):
+        return {"status": "success", "user": None, "log": log}
+    if not deadline_passed:
+        return None
+    minutes = run.options.sync_timeout_minutes
+    if not seen_log:
+        raise c.WorkflowFailed(
+            "SyncDeadlineNoProvisioningLog",
+            f"No provisioning log entry for this record within {minutes} minutes: the provisioning agent is "
+            "offline, or the provisioning job is paused or in quarantine.",
+        )
+    raise c.WorkflowFailed(
+        "SyncDeadlineEntraUserMissing",
+        f"The provisioning service reported {seen_log.get('status')}, but the account did not appear in Entra ID "
+        f"within {minutes} minutes: Entra Connect sync is late or the account is out of its sync scope.",
+    )
