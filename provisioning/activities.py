@@ -64,6 +64,12 @@ def resolve_person(request: dict[str, Any]) -> dict[str, Any] | None:
     return directory.find_person(runtime.current().graph, request["employeeId"])
 
 
+@bp.activity_trigger(input_name="request", activity=c.RESOLVE_ACCOUNT)
+def resolve_account(request: dict[str, Any]) -> dict[str, Any] | None:
+    """The account a confirmed correlation case names (by object id), for the update that links it."""
+    return directory.find_account(runtime.current().graph, request["accountId"])
+
+
 @bp.activity_trigger(input_name="request", activity=c.RESOLVE_MANAGER)
 def resolve_manager(request: dict[str, Any]) -> dict[str, Any] | None:
     return directory.find_manager(runtime.current().graph, request["managerEmployeeId"])

@@ -148,7 +148,8 @@ async def reconcile_start_events(request: dict[str, Any], client: df.DurableOrch
     batches: list[str] = []
     started = existing = 0
     for first in range(0, len(events), MAX_BATCH_EVENTS):
-        outcome = await http_api.start_batch(client, events[first : first + MAX_BATCH_EVENTS], options)
+        chunk = list(enumerate(events[first : first + MAX_BATCH_EVENTS]))
+        outcome = await http_api.start_batch(client, chunk, options)
         started += outcome["accepted"]
         existing += len(outcome["duplicates"])
         if outcome["id"]:

@@ -21,6 +21,7 @@ HRIS_NOTIFICATION: Final = "hris_notification"
 PREFLIGHT: Final = "preflight"
 RESOLVE_PERSON: Final = "resolve_person"
 RESOLVE_MANAGER: Final = "resolve_manager"
+RESOLVE_ACCOUNT: Final = "resolve_account"
 NAME_CANDIDATES: Final = "name_candidates"
 CHECK_NAME_IN_USE: Final = "check_name_in_use"
 CHECK_ACCOUNT_PROTECTION: Final = "check_account_protection"
@@ -120,6 +121,8 @@ class WorkflowOptions:
     termination_breaker_limit: int = 25
     breaker_daily_limit: int = 50
     breaker_batch_limit: int = 25
+    breaker_create_limit: int = 500
+    breaker_update_limit: int = 2000
     rehire_hold_after_days: int = 30
     default_time_zone: str = "UTC"
     name_conflict_retries: int = 3

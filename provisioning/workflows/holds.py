@@ -55,6 +55,32 @@ def admit_change(run: Any, phase: str) -> Step:
     return approved
 
 
+def admit_volume(run: Any, kind: str) -> Step:
+    """Count an account creation (`create`) or update (`update`) as it runs; over its hourly limit the event is
+    held like any tripped breaker. Returns False when IT rescinded it."""
+    if "breaker" in run.approved:
+        return True
+    options = run.options
+    hourly = options.breaker_create_limit if kind == "create" else options.breaker_update_limit
+    verdict = yield run.context.call_entity(
+        BREAKER,
+        "admit",
+        {
+            "instanceId": run.context.instance_id,
+            "phase": safeguards.EXECUTION,
+            "kind": kind,
+            "at": run.now().isoformat(),
+            # Only the hourly limit applies to volumes; the day and batch bounds are the hour's, never tighter.
+            "limits": {"hourly": hourly, "daily": 24 * max(hourly, 1), "batch": max(hourly, 1)},
+        },
+    )
+    if verdict.get("verdict") == "admitted":
+        return True
+    approved = yield from hold(run, "breaker", [str(verdict.get("reason") or "mass-change breaker")])
+    run.context.signal_entity(BREAKER, "release", run.context.instance_id)
+    return approved
+
+
 def hold(run: Any, kind: str, reasons: list[str]) -> Step:
     """Wait in stage `held` for approve or rescind, after telling IT why. Returns True when approved."""
     context = run.context
