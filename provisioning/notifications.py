@@ -247,8 +247,9 @@ class ItAlertContext:
 
 @dataclass(frozen=True)
 class HeldForApprovalContext:
-    """An event waits for IT: the mass-change breaker tripped (``hold`` = ``breaker``) or a rehire needs a human
-    to confirm it (``rehire``). IT approves or rescinds it through the HTTP API.
+    """An event waits for IT: the mass-change breaker tripped (``hold`` = ``breaker``), a rehire needs a human
+    to confirm it (``rehire``), or a hire waits for a go-live correlation case to be decided (``correlation``).
+    IT approves or rescinds it through the HTTP API.
 
     ``status_id`` is the ``{id}`` of the status route (the orchestration instance id); ``reasons`` say why, in
     words without personal data; ``api_base_url`` is the public base of the routes, e.g.
@@ -261,7 +262,7 @@ class HeldForApprovalContext:
     effective_date: date | None
     held_at: datetime
     reasons: tuple[str, ...]
-    hold: Literal["breaker", "rehire"] = "breaker"
+    hold: Literal["breaker", "rehire", "correlation"] = "breaker"
     event_type: str = "termination"
     breaker_limit: int | None = None
     api_base_url: str = "/api"
