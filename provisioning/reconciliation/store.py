@@ -86,11 +86,23 @@ async def missing_chunks(
     return missing
 
 
+def _input(context: df.DurableEntityContext) -> Any:
+    """An operation's input. A signal from the Durable client arrives JSON-encoded once more (the SDK encodes
+    client payloads twice, azure-functions-durable-python issue 295), so text is decoded again."""
+    payload = context.get_input()
+    if isinstance(payload, str):
+        try:
+            return json.loads(payload)
+        except ValueError:
+            return payload
+    return payload
+
+
 @bp.entity_trigger(context_name="context", entity_name=c.RECONCILIATION_CHUNK)
 def reconciliation_chunk(context: df.DurableEntityContext) -> None:
     """One chunk of a run's population or plan: `put` replaces it, `delete` forgets it (retention)."""
     if context.operation_name == "put":
-        context.set_state(context.get_input())
+        context.set_state(_input(context))
     elif context.operation_name == "delete":
         context.destruct_on_exit()
     context.set_result(True)
@@ -198,7 +210,7 @@ def open_cases_of(entries: Iterable[dict[str, Any]]) -> dict[str, dict[str, Any]
 @bp.entity_trigger(context_name="context", entity_name=c.CORRELATION_CASES)
 def correlation_cases(context: df.DurableEntityContext) -> None:
     state = context.get_state(_empty_cases)
-    payload = context.get_input() or {}
+    payload = _input(context) or {}
     operation = context.operation_name
     if operation == "replace":
         state = replace_open(state, str(payload["runAt"]), str(payload["runId"]), dict(payload.get("open") or {}))
