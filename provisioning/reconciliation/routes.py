@@ -425,7 +425,8 @@ async def apply_reconciliation(req: func.HttpRequest, client: df.DurableOrchestr
         count = len(selection.entries)
         log_event(logger, "reconciliation-applied", instance_id=instance_id, outcome=by, count=count)
         payload["status"] = "applying"
-        return _json_response(payload, 202, headers={"Location": _run_url(req, run_id)})
+        payload["runUrl"] = _run_url(req, run_id)
+        return _json_response(payload, 202)
     except Problem as problem:
         return problem.response()
 
