@@ -148,8 +148,13 @@ def run(count: int = DEFAULT_SIZE, *, timeout: float = 3600.0) -> Figures:
     roster = _roster(count, stale)
     with (
         tempfile.TemporaryDirectory() as state_dir,
+        # The clock starts now: the apply route judges a plan's age by the real clock (RECONCILE_PLAN_MAX_AGE_HOURS).
         running_stack(
-            Path(state_dir), time_scale=60, clock_start=CLOCK_START, entra_config=INSTANT_PIPELINE, settings=SETTINGS
+            Path(state_dir),
+            time_scale=60,
+            clock_start=datetime.now(UTC),
+            entra_config=INSTANT_PIPELINE,
+            settings=SETTINGS,
         ) as stack,
     ):
         for first in range(0, count, 1000):

@@ -10,21 +10,31 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+import yaml
 
+from provisioning import runtime
 from provisioning.reconciliation import store
 from provisioning.workflows import contracts as c
-from tests.unit.test_openapi import (
-    FakeDurableClient,
-    _assert_documented,
-    _call,
-    _request,
-    _runtime,
-    _settings,
-    document,  # noqa: F401 - the fixture
-    use_runtime,  # noqa: F401 - the fixture
-)
+from tests.unit.test_openapi import REPO, FakeDurableClient, _assert_documented, _call, _request, _runtime, _settings
 
-pytestmark = pytest.mark.usefixtures("use_runtime")
+
+@pytest.fixture(scope="module")
+def document() -> dict[str, Any]:
+    loaded: dict[str, Any] = yaml.safe_load((REPO / "openapi.yaml").read_text(encoding="utf-8"))
+    return loaded
+
+
+@pytest.fixture(autouse=True)
+def use_settings(monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
+    """The routes read settings from a stand-in runtime; returns a function to change them."""
+
+    def use(**overrides: str) -> None:
+        rt = _runtime(_settings(**overrides))
+        monkeypatch.setattr(runtime, "current", lambda: rt)
+
+    use()
+    return use
+
 
 MAPPING = b"""
 event:
@@ -127,8 +137,8 @@ def test_bad_starts_are_refused(document: dict[str, Any], raw: bytes, media: str
     assert client.started == []
 
 
-def test_an_oversized_roster_is_refused_before_it_is_read(use_runtime: Callable[[Any], None]) -> None:
-    use_runtime(_runtime(_settings(RECONCILE_ROSTER_MAX_BYTES="2048")))
+def test_an_oversized_roster_is_refused_before_it_is_read(use_settings: Callable[..., None]) -> None:
+    use_settings(RECONCILE_ROSTER_MAX_BYTES="2048")
     request = _request(
         "POST", "reconciliations", raw=b"x" * 10, content_type="text/csv", headers={"Content-Length": "4096"}
     )
@@ -225,7 +235,7 @@ def test_apply_starts_once_and_refuses_unknown_employees(document: dict[str, Any
 
 
 @pytest.mark.parametrize(
-    ("held", "age", "body", "status", "title"),
+    "case",
     [
         (True, timedelta(0), {}, 409, "Plan held"),
         (False, timedelta(hours=25), {}, 409, "Plan too old"),
@@ -234,8 +244,9 @@ def test_apply_starts_once_and_refuses_unknown_employees(document: dict[str, Any
     ],
 )
 def test_apply_is_refused_when_it_must_be(
-    document: dict[str, Any], held: bool, age: timedelta, body: dict[str, Any], status: int, title: str
+    document: dict[str, Any], case: tuple[bool, timedelta, dict[str, Any], int, str]
 ) -> None:
+    held, age, body, status, title = case
     client = EntityClient()
     run_id = planned_run(client, held=held, age=age)
     response = apply(client, run_id, body)
