@@ -146,13 +146,13 @@ async def start_reconciliation(req: func.HttpRequest, client: df.DurableOrchestr
 
 
 def _roster_body(req: func.HttpRequest, limit: int) -> bytes:
-    declared = (req.headers.get("Content-Length") or "").strip()
-    if declared.isascii() and declared.isdigit() and int(declared) > limit:
-        raise Problem(413, "Roster too large", f"The body exceeds {limit} bytes (RECONCILE_ROSTER_MAX_BYTES).")
-    body = req.get_body() or b""
-    if len(body) > limit:
-        raise Problem(413, "Roster too large", f"The body exceeds {limit} bytes (RECONCILE_ROSTER_MAX_BYTES).")
-    return body
+    """The upload, refused (413) over RECONCILE_ROSTER_MAX_BYTES, before it is read when its length is declared."""
+    try:
+        return request_auth.read_body(req, limit)
+    except Problem:
+        raise Problem(
+            413, "Roster too large", f"The body exceeds {limit} bytes (RECONCILE_ROSTER_MAX_BYTES)."
+        ) from None
 
 
 def _media_type(req: func.HttpRequest) -> str:

@@ -21,6 +21,7 @@ from typing import Any, Final
 import azure.durable_functions as df
 
 from provisioning.workflows import contracts as c
+from provisioning.workflows.steps import decoded
 
 bp = df.Blueprint()
 
@@ -55,17 +56,21 @@ async def write_chunks(
     return tags
 
 
+async def _chunk(client: df.DurableOrchestrationClient, run_id: str, part: str, number: int, tag: str) -> Any:
+    """One chunk's stored value when it holds the write tagged `tag`, else None."""
+    state = await client.read_entity_state(df.EntityId(c.RECONCILIATION_CHUNK, chunk_key(run_id, part, number)))
+    value = decoded(state.entity_state) if state and state.entity_exists else None
+    return value if isinstance(value, dict) and value.get("tag") == tag else None
+
+
 async def read_chunks(
     client: df.DurableOrchestrationClient, run_id: str, part: str, tags: Sequence[str]
 ) -> list[Any] | None:
     """Every item of the part, in order, or None while a chunk of this write has not arrived yet."""
     items: list[Any] = []
     for number, tag in enumerate(tags):
-        state = await client.read_entity_state(df.EntityId(c.RECONCILIATION_CHUNK, chunk_key(run_id, part, number)))
-        value = state.entity_state if state and state.entity_exists else None
-        if isinstance(value, str):
-            value = json.loads(value)
-        if not isinstance(value, dict) or value.get("tag") != tag:
+        value = await _chunk(client, run_id, part, number, tag)
+        if value is None:
             return None
         items.extend(value.get("items") or [])
     return items
@@ -75,27 +80,12 @@ async def missing_chunks(
     client: df.DurableOrchestrationClient, run_id: str, part: str, tags: Sequence[str]
 ) -> list[int]:
     """The numbers of the chunks whose entity does not hold this write yet."""
-    missing = []
-    for number, tag in enumerate(tags):
-        state = await client.read_entity_state(df.EntityId(c.RECONCILIATION_CHUNK, chunk_key(run_id, part, number)))
-        value = state.entity_state if state and state.entity_exists else None
-        if isinstance(value, str):
-            value = json.loads(value)
-        if not isinstance(value, dict) or value.get("tag") != tag:
-            missing.append(number)
-    return missing
+    return [number for number, tag in enumerate(tags) if await _chunk(client, run_id, part, number, tag) is None]
 
 
 def _input(context: df.DurableEntityContext) -> Any:
-    """An operation's input. A signal from the Durable client arrives JSON-encoded once more (the SDK encodes
-    client payloads twice, azure-functions-durable-python issue 295), so text is decoded again."""
-    payload = context.get_input()
-    if isinstance(payload, str):
-        try:
-            return json.loads(payload)
-        except ValueError:
-            return payload
-    return payload
+    """An operation's input; a signal from the Durable client arrives JSON-encoded once more (steps.decoded)."""
+    return decoded(context.get_input())
 
 
 @bp.entity_trigger(context_name="context", entity_name=c.RECONCILIATION_CHUNK)

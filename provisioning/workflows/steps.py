@@ -52,7 +52,7 @@ def wait_for_events(context: Any, when: datetime | None, names: tuple[str, ...])
     if timer is not None:
         cancel_timer(timer)
     name = next(name for name, task in waits.items() if task is winner)
-    return name, _decoded(winner.result)
+    return name, decoded(winner.result)
 
 
 def cancel_timer(timer: Any) -> None:
@@ -70,7 +70,7 @@ def cancel_timer(timer: Any) -> None:
             child.cancel()
 
 
-def _decoded(payload: Any) -> Any:
+def decoded(payload: Any) -> Any:
     """`DurableOrchestrationClient.raise_event` JSON-encodes its payload twice (azure-functions-durable-python
     issue 295), so an event raised by our own activities arrives as JSON text; decode it once more."""
     if isinstance(payload, str):
