@@ -364,3 +364,43 @@ def test_a_lost_webhook_is_caught_and_a_failing_read_fails_the_run_cleanly(
     with stack.client() as client:
         rerun = client.post("/reconciliations", json={"source": "bamboohr"})
     assert by_employee(wait_run(stack, rerun.json()["id"])) == {"4711": ("stale", "update")}
+
+
+def test_the_scheduled_run_applies_only_what_auto_apply_allows_and_mails_it(
+    start_stack: Callable[..., Stack], hris: HrisEmulator
+) -> None:
+    hris.control.reset()
+    stack = start_stack(
+        hris=hris,
+        settings={
+            "RECONCILE_SCHEDULE": "*/5 * * * *",
+            "RECONCILE_SOURCE": "bamboohr",
+            "RECONCILE_AUTO_APPLY": "stale",
+            "RECONCILE_MAX_UPDATES_PERCENT": "100",
+            "RECONCILE_MAX_CREATES_PERCENT": "100",
+        },
+    )
+    hris.control.put_employee("bamboohr", "5001", hireDate=LONG_AGO, firstName="Ana", lastName="Silva", jobTitle="Lead")
+    hris.control.put_employee("bamboohr", "5002", hireDate=LONG_AGO, firstName="Ben", lastName="Ode", jobTitle="Chef")
+    stack.entra.control.seed_user("synced", **account("5001", "Ana", "Silva", "Analyst", "Ops"))
+    # The timer runs as Azure runs it on demand: POST /admin/functions/{name} with the host's master key.
+    ran = stack.host.request(
+        "POST", "/admin/functions/scheduled_reconciliation", headers={"x-functions-key": stack.host.master_key}
+    )
+    assert ran.status_code == 202
+    runs = wait_until(
+        lambda: [row for row in stack.host.engine.store.list_instances() if row.instance_id.endswith("-scheduled")],
+        30,
+    )
+    view = wait_run(stack, runs[0].instance_id.removeprefix("recon-"))
+    assert by_employee(view) == {"5001": ("stale", "update"), "5002": ("missing", "hire")}
+    assert view["autoApplied"]["events"] == 1  # the stale title only: creates are not in RECONCILE_AUTO_APPLY
+    update = f"hr-recon-{view['id']}-5001"
+    assert stack.wait_for(update, timeout=120)["runtimeStatus"] == "Completed"
+    assert not [row for row in stack.host.engine.store.list_instances() if row.instance_id.startswith("hr-recon-5002")]
+    mails = [
+        mail
+        for mail in stack.entra.control.state()["outbox"]
+        if "Reconciliation" in str(mail.get("message", {}).get("subject", ""))
+    ]
+    assert len(mails) == 1 and "stale: 1" in str(mails[0]) and "missing: 1" in str(mails[0])
