@@ -26,6 +26,7 @@ from provisioning.reconciliation.population import ACCOUNT_SELECT, HrPerson, Pol
 from provisioning.telemetry import log_event
 from provisioning.workflows import contracts as c
 from provisioning.workflows.plan import workflow_options
+from provisioning.workflows.steps import decoded
 
 bp = df.Blueprint()
 logger = logging.getLogger("provisioning.reconciliation")
@@ -100,7 +101,7 @@ async def reconcile_compare(request: dict[str, Any], client: df.DurableOrchestra
     people = [HrPerson.from_json(item) for item in items if "problem" not in item]
     problems = [item["problem"] for item in items if "problem" in item]
     state = await client.read_entity_state(store.CASES)
-    rejected, confirmed = store.decisions_of(state.entity_state if state and state.entity_exists else None)
+    rejected, confirmed = store.decisions_of(decoded(state.entity_state) if state and state.entity_exists else None)
     policy = Policy.from_dict(request["policy"])
 
     def compare() -> tuple[Any, int]:

@@ -37,6 +37,7 @@ from provisioning.settings import Settings, SettingsError
 from provisioning.telemetry import log_event
 from provisioning.workflows import contracts as c
 from provisioning.workflows.plan import workflow_options
+from provisioning.workflows.steps import decoded
 
 bp = df.Blueprint(http_auth_level=func.AuthLevel.FUNCTION)
 logger = logging.getLogger("provisioning.reconciliation")
@@ -498,9 +499,7 @@ async def _decide(req: func.HttpRequest, client: df.DurableOrchestrationClient, 
         entries = await store.read_chunks(client, run_id, PLAN_PART, output["planTags"])
         entry, case = _find_case(entries or [], case_id)
         state = await client.read_entity_state(store.CASES)
-        current = state.entity_state if state and state.entity_exists else None
-        if isinstance(current, str):
-            current = json.loads(current)
+        current = decoded(state.entity_state) if state and state.entity_exists else None
         earlier = ((current or {}).get("decided") or {}).get(case_id)
         if earlier:
             raise Problem(409, "Already decided", f"The case was {earlier['status']} before.")
