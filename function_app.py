@@ -11,12 +11,22 @@ from provisioning import activities, entities, http_api, replay, retention, safe
 from provisioning.intake import activities as intake_activities
 from provisioning.intake import mapped
 from provisioning.intake import routes as intake_routes
+from provisioning.reconciliation import activities as reconciliation_activities
+from provisioning.reconciliation import orchestrator as reconciliation_orchestrator
+from provisioning.reconciliation import routes as reconciliation_routes
+from provisioning.reconciliation import store as reconciliation_store
+from provisioning.reconciliation import timer as reconciliation_timer
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 for blueprint in (
     http_api.bp,
     mapped.bp,
     intake_routes.bp,
+    reconciliation_routes.bp,
+    reconciliation_orchestrator.bp,
+    reconciliation_activities.bp,
+    reconciliation_store.bp,
+    reconciliation_timer.bp,
     workflows.bp,
     activities.bp,
     intake_activities.bp,

@@ -1,7 +1,8 @@
 """`make bench`: run every benchmark and print the figures as one readable table (or Markdown).
 
-    python -m benchmarks              # batch N=50 and 500, time to ready, cold import, host, Entra filters, and
-                                      # the sync watch's targets for both designs at reduced sizes
+    python -m benchmarks              # batch N=50 and 500, time to ready, cold import, host, Entra filters,
+                                      # reconciliation of 10,000 employees, and the sync watch's targets for
+                                      # both designs at reduced sizes
     python -m benchmarks --full       # adds the batch of 2,000 hires; the targets at the issue's sizes
     python -m benchmarks --markdown   # the same figures as Markdown (what docs/benchmarks.md is made of)
     python -m benchmarks --only batch --only cold_import
@@ -22,11 +23,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import batch, cold_import, host_throughput, targets, time_to_ready
+from benchmarks import batch, cold_import, host_throughput, reconciliation, targets, time_to_ready
 from benchmarks.common import Rows, quiet_deferred_event_warning
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-NAMES = ("cold_import", "host_throughput", "entra_filter", "time_to_ready", "batch", "targets")
+NAMES = ("cold_import", "host_throughput", "entra_filter", "time_to_ready", "batch", "reconciliation", "targets")
 
 
 @dataclass
@@ -106,6 +107,15 @@ def run_all(names: tuple[str, ...], full: bool) -> list[Section]:
     if "batch" in names:
         for hires in (*batch.DEFAULT_SIZES, *((2000,) if full else ())):
             sections.append(_timed(f"Batch of {hires} hires", f"{py} benchmarks.batch --n {hires}", _batch(hires)))
+    if "reconciliation" in names:
+        size = reconciliation.DEFAULT_SIZE
+        sections.append(
+            _timed(
+                f"Reconciliation of {size:,} employees against {size:,} accounts",
+                f"{py} benchmarks.reconciliation --n {size}",
+                lambda: reconciliation.report(reconciliation.run(size)),
+            )
+        )
     if "targets" in names:
         title = "Sync watch targets: per-event polling vs the shared watcher" + ("" if full else " (reduced sizes)")
         command = f"{py} benchmarks.targets" + (" --full" if full else "")

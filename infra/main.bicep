@@ -268,6 +268,54 @@ param mappedWebhookTimestampHeader string = 'X-HR-Timestamp'
 
 @description('MAPPED_WEBHOOK_TOKEN_HEADER: Header carrying the shared token (MAPPED_WEBHOOK_AUTH=token); Authorization takes \'Bearer <token>\'.')
 param mappedWebhookTokenHeader string = 'Authorization'
+@description('RECONCILE_SCHEDULE: When the scheduled reconciliation runs: a cron expression in UTC (5 fields, or 6 with seconds first as in Azure Functions), checked every 5 minutes; empty = no scheduled run.')
+param reconcileSchedule string = ''
+
+@description('RECONCILE_SOURCE: The HR system connector the scheduled run reads the population from: bamboohr, hibob or personio.')
+param reconcileSource string = ''
+
+@description('RECONCILE_AUTO_APPLY: Comma-separated drift classes a scheduled run applies by itself when its plan is not held: stale, missing, leaver-enabled, rehire-disabled; empty = scheduled runs only preview and mail the summary.')
+param reconcileAutoApply string = ''
+
+@description('RECONCILE_ROSTER_MAPPING_FILE: Mapping file (docs/mapping.md) for uploaded rosters that come without a mapping of their own.')
+param reconcileRosterMappingFile string = ''
+
+@description('RECONCILE_ROSTER_MAX_BYTES: Largest roster upload accepted, in bytes (the Bicep sets the host\'s body limit to match).')
+param reconcileRosterMaxBytes string = '8388608'
+
+@description('RECONCILE_ATTRIBUTES: Comma-separated HR fields compared with the account (drop those your provisioning mapping does not write).')
+param reconcileAttributes string = 'givenName,familyName,displayName,jobTitle,department,companyName,employeeType,officeLocation,city,state,postalCode,country,businessPhone,mobilePhone,preferredLanguage'
+
+@description('RECONCILE_SCOPE: Which accounts are judged for orphans and go-live cases: synced (synced from AD) or all (every member).')
+param reconcileScope string = 'synced'
+
+@description('RECONCILE_MAX_CREATES: A reconciliation plan creating more accounts than this is held.')
+param reconcileMaxCreates string = '100'
+
+@description('RECONCILE_MAX_CREATES_PERCENT: A plan creating more accounts than this percentage of the enabled accounts in scope is held.')
+param reconcileMaxCreatesPercent string = '10'
+
+@description('RECONCILE_MAX_UPDATES: A reconciliation plan updating more accounts than this is held.')
+param reconcileMaxUpdates string = '500'
+
+@description('RECONCILE_MAX_UPDATES_PERCENT: A plan updating more than this percentage of the enabled accounts in scope is held.')
+param reconcileMaxUpdatesPercent string = '20'
+
+@description('RECONCILE_MAX_DISABLES: A reconciliation plan disabling or re-enabling more accounts than this is held.')
+param reconcileMaxDisables string = '25'
+
+@description('RECONCILE_MAX_DISABLES_PERCENT: A plan disabling or re-enabling more than this percentage of the enabled accounts in scope is held.')
+param reconcileMaxDisablesPercent string = '5'
+
+@description('RECONCILE_PLAN_MAX_AGE_HOURS: A plan older than this is not applied (the directory has moved on): start a new run.')
+param reconcilePlanMaxAgeHours string = '24'
+
+@description('BREAKER_CREATE_LIMIT: Accounts created per rolling hour (hires and rehires without an account) above which further ones are held for approval.')
+param breakerCreateLimit string = '500'
+
+@description('BREAKER_UPDATE_LIMIT: Account updates per rolling hour above which further ones are held for approval.')
+param breakerUpdateLimit string = '2000'
+
 @description('HRIS_WRITEBACK: Write the work email (and UPN where configured) back to the HR system after a hire.')
 param hrisWriteback string = 'true'
 
@@ -505,6 +553,22 @@ var productSettings = {
   MAPPED_WEBHOOK_SIGNATURE_HEADER: mappedWebhookSignatureHeader
   MAPPED_WEBHOOK_TIMESTAMP_HEADER: mappedWebhookTimestampHeader
   MAPPED_WEBHOOK_TOKEN_HEADER: mappedWebhookTokenHeader
+  RECONCILE_SCHEDULE: reconcileSchedule
+  RECONCILE_SOURCE: reconcileSource
+  RECONCILE_AUTO_APPLY: reconcileAutoApply
+  RECONCILE_ROSTER_MAPPING_FILE: reconcileRosterMappingFile
+  RECONCILE_ROSTER_MAX_BYTES: reconcileRosterMaxBytes
+  RECONCILE_ATTRIBUTES: reconcileAttributes
+  RECONCILE_SCOPE: reconcileScope
+  RECONCILE_MAX_CREATES: reconcileMaxCreates
+  RECONCILE_MAX_CREATES_PERCENT: reconcileMaxCreatesPercent
+  RECONCILE_MAX_UPDATES: reconcileMaxUpdates
+  RECONCILE_MAX_UPDATES_PERCENT: reconcileMaxUpdatesPercent
+  RECONCILE_MAX_DISABLES: reconcileMaxDisables
+  RECONCILE_MAX_DISABLES_PERCENT: reconcileMaxDisablesPercent
+  RECONCILE_PLAN_MAX_AGE_HOURS: reconcilePlanMaxAgeHours
+  BREAKER_CREATE_LIMIT: breakerCreateLimit
+  BREAKER_UPDATE_LIMIT: breakerUpdateLimit
   HRIS_WRITEBACK: hrisWriteback
   BAMBOOHR_ENABLED: bamboohrEnabled
   BAMBOOHR_COMPANY_DOMAIN: bamboohrCompanyDomain
@@ -553,6 +617,8 @@ module functionApp 'modules/functionapp.bicep' = {
     allowedIpRanges: hrSystemAllowedIpRanges
     authClientId: approverAuthClientId
     privateEndpointOnly: vnetEnabled && privateEndpointEnabled
+    // The roster upload is the one route that takes more than 1 MiB; every other route refuses more itself.
+    maxRequestBodyBytes: max(2097152, int(reconcileRosterMaxBytes) + 65536)
   }
   // The host starts with identity-only storage and telemetry: its roles must exist first.
   dependsOn: [

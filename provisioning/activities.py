@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, Literal
 
 import azure.durable_functions as df
 from azure.core.exceptions import ClientAuthenticationError
@@ -24,6 +24,7 @@ from provisioning.notifications import (
     HeldForApprovalContext,
     ItAlertContext,
     ManagerChangedContext,
+    ReconciliationSummaryContext,
     RehireNoticeContext,
     RenderedEmail,
     TerminationContext,
@@ -73,6 +74,12 @@ def lookup_hire(request: dict[str, Any]) -> dict[str, Any]:
         manager_employee_id=request.get("managerEmployeeId"),
         names=request.get("names"),
     )
+
+
+@bp.activity_trigger(input_name="request", activity=c.RESOLVE_ACCOUNT)
+def resolve_account(request: dict[str, Any]) -> dict[str, Any] | None:
+    """The account a confirmed correlation case names (by object id), for the update that links it."""
+    return directory.find_account(runtime.current().graph, request["accountId"])
 
 
 @bp.activity_trigger(input_name="request", activity=c.RESOLVE_MANAGER)
@@ -391,9 +398,24 @@ def _render(rt: runtime.Runtime, request: dict[str, Any]) -> RenderedEmail:
                 effective_date=_date(event.get("effectiveDate")),
                 held_at=now,
                 reasons=tuple(str(reason) for reason in extra.get("reasons") or ["held for approval"]),
-                hold="rehire" if extra.get("hold") == "rehire" else "breaker",
+                hold=_hold_kind(extra.get("hold")),
                 event_type=str(event.get("type") or ""),
                 breaker_limit=settings.termination_breaker_limit,
+            )
+        )
+    if kind == "reconciliation_summary":
+        summary = extra.get("summary") or {}
+        return rt.notifier.render_reconciliation_summary(
+            ReconciliationSummaryContext(
+                run_id=str(extra["runId"]),
+                source=str(extra.get("source") or ""),
+                stage=str(extra.get("stage") or ""),
+                classes=dict(summary.get("classes") or {}),
+                changes=dict(summary.get("changes") or {}),
+                hold_reasons=tuple(str(reason) for reason in extra.get("holdReasons") or ()),
+                auto_apply=tuple(str(name) for name in extra.get("autoApply") or ()),
+                applied=extra.get("autoApplied"),
+                planned_at=now,
             )
         )
     if kind == "rehire_notice":
@@ -413,6 +435,14 @@ def _render(rt: runtime.Runtime, request: dict[str, Any]) -> RenderedEmail:
             )
         )
     raise ValueError(f"unknown notification kind {kind!r}")
+
+
+def _hold_kind(value: object) -> Literal["breaker", "rehire", "correlation"]:
+    if value == "rehire":
+        return "rehire"
+    if value == "correlation":
+        return "correlation"
+    return "breaker"
 
 
 def _display_name(employee: dict[str, Any]) -> str:

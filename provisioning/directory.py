@@ -123,6 +123,18 @@ def find_person(graph: GraphClient, employee_id: str) -> dict[str, Any] | None:
     return person
 
 
+def find_account(graph: GraphClient, object_id: str) -> dict[str, Any] | None:
+    """An account by object id (ACCOUNT_SUMMARY, with its manager's employeeId), or None when it is gone: the
+    account a person confirmed in a go-live correlation case, which does not carry the employeeId yet."""
+    user = graph.get_user(object_id, select=USER_SELECT)
+    if user is None:
+        return None
+    person = summary(user)
+    manager = graph.get_manager(person["id"], select=MANAGER_SELECT)
+    person["managerEmployeeId"] = (manager or {}).get("employeeId")
+    return person
+
+
 def summary(user: dict[str, Any]) -> dict[str, Any]:
     return {key: user.get(key) for key in ACCOUNT_SUMMARY if key in user}
 

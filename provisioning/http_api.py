@@ -15,6 +15,7 @@ import hashlib
 import json
 import logging
 from collections import Counter
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
@@ -87,38 +88,13 @@ async def submit_batch(req: func.HttpRequest, client: df.DurableOrchestrationCli
         if not parsed.accepted:
             errors = [error for item in parsed.rejected for error in item.errors]
             raise Problem(400, "No valid event in the batch", "Every event in the batch was rejected.", errors)
-        candidates = [(index, event, sanitize_instance_id(event.event_id)) for index, event in parsed.accepted]
-        statuses = await asyncio.gather(
-            *(client.get_status(instance_id, show_input=True) for _, _, instance_id in candidates)
-        )
-        duplicates: list[str] = []
-        jobs: list[dict[str, Any]] = []
-        for (index, event, instance_id), status in zip(candidates, statuses, strict=True):
-            fingerprint = event_fingerprint(event)
-            if not _blocks_resubmission(status):
-                jobs.append({"instanceId": instance_id, "event": event.to_json(), "fingerprint": fingerprint})
-            elif _same_event(status, fingerprint):
-                duplicates.append(event.event_id)
-            else:
-                error = FieldError(f"events[{index}].eventId", _CONFLICT_MESSAGE)
-                rejected.append({"index": index, "eventId": event.event_id, "errors": [error.as_dict()]})
-        rejected.sort(key=lambda item: item["index"])
-        batch_id: str | None = None
-        if jobs:
-            batch_id = _batch_id(job["event"]["eventId"] for job in jobs)
-            existing = await client.get_status(batch_id)
-            if not existing or existing.runtime_status is df.OrchestrationRuntimeStatus.Failed:
-                batch_input = {
-                    "batchId": batch_id,
-                    "options": workflow_options(settings).to_dict(),
-                    "jobs": jobs,
-                }
-                await client.start_new(c.HR_BATCH, batch_id, batch_input)
-            log_event(logger, "batch-accepted", instance_id=batch_id, count=len(jobs))
+        started = await start_batch(client, parsed.accepted, workflow_options(settings).to_dict())
+        rejected = sorted([*rejected, *started["rejected"]], key=lambda item: item["index"])
+        batch_id, jobs, duplicates = started["id"], started["accepted"], started["duplicates"]
         status_url = _status_url(req, batch_id) if batch_id else None
         payload = {
             "id": batch_id,
-            "accepted": len(jobs),
+            "accepted": jobs,
             "duplicates": duplicates,
             "rejected": rejected,
             "statusUrl": status_url,
@@ -328,14 +304,20 @@ def _health_report() -> tuple[dict[str, Any], int]:
 
 
 async def start_event(
-    client: df.DurableOrchestrationClient, event: HrEvent, settings: Settings, *, refuse_conflicts: bool = False
+    client: df.DurableOrchestrationClient,
+    event: HrEvent,
+    settings: Settings,
+    *,
+    refuse_conflicts: bool = False,
+    link: dict[str, str] | None = None,
 ) -> tuple[str, str, bool]:
     """Start `event`'s orchestration unless its eventId already has a run that has not failed.
 
     Returns the instance id, its stage ("accepted" when started now) and whether this call started it. Every route
     that turns HR input into events starts them here, so idempotency by eventId is the same for all of them. The
     run keeps a canonical hash of the event; with `refuse_conflicts` an eventId already used for a different event
-    is answered 409 instead of being reported as the earlier run.
+    is answered 409 instead of being reported as the earlier run. `link` names the existing account a confirmed
+    go-live correlation case gives the employee (`{"accountId", "caseId"}`; provisioning.workflows.correlation).
     """
     instance_id = sanitize_instance_id(event.event_id)
     fingerprint = event_fingerprint(event)
@@ -347,6 +329,8 @@ async def start_event(
         "options": workflow_options(settings).to_dict(),
         "fingerprint": fingerprint,
     }
+    if link:
+        event_input["link"] = dict(link)
     try:
         await client.start_new(c.HR_EVENT, instance_id, event_input)
     except Exception:  # a concurrent request for the same eventId won the race: report that run
@@ -364,6 +348,42 @@ async def start_event(
         event_type=event.type,
     )
     return instance_id, "accepted", True
+
+
+async def start_batch(
+    client: df.DurableOrchestrationClient, events: Sequence[tuple[int, HrEvent]], options: dict[str, Any]
+) -> dict[str, Any]:
+    """Start up to 1,000 valid events as one batch (packed into bulk requests of 50), like POST /hr-events/batch.
+
+    Returns `{"id", "accepted", "duplicates", "rejected"}`: the batch id (None when nothing is new), how many
+    events start, the eventIds that already ran with the same body, and (by index) those reused for a different
+    event. The batch id follows from the event ids, so a repeated batch starts nothing twice. Reconciliation
+    applies its plans through here.
+    """
+    candidates = [(index, event, sanitize_instance_id(event.event_id)) for index, event in events]
+    statuses = await asyncio.gather(
+        *(client.get_status(instance_id, show_input=True) for _, _, instance_id in candidates)
+    )
+    duplicates: list[str] = []
+    rejected: list[dict[str, Any]] = []
+    jobs: list[dict[str, Any]] = []
+    for (index, event, instance_id), status in zip(candidates, statuses, strict=True):
+        fingerprint = event_fingerprint(event)
+        if not _blocks_resubmission(status):
+            jobs.append({"instanceId": instance_id, "event": event.to_json(), "fingerprint": fingerprint})
+        elif _same_event(status, fingerprint):
+            duplicates.append(event.event_id)
+        else:
+            error = FieldError(f"events[{index}].eventId", _CONFLICT_MESSAGE)
+            rejected.append({"index": index, "eventId": event.event_id, "errors": [error.as_dict()]})
+    batch_id: str | None = None
+    if jobs:
+        batch_id = _batch_id(job["event"]["eventId"] for job in jobs)
+        existing = await client.get_status(batch_id)
+        if not existing or existing.runtime_status is df.OrchestrationRuntimeStatus.Failed:
+            await client.start_new(c.HR_BATCH, batch_id, {"batchId": batch_id, "options": options, "jobs": jobs})
+        log_event(logger, "batch-accepted", instance_id=batch_id, count=len(jobs))
+    return {"id": batch_id, "accepted": len(jobs), "duplicates": duplicates, "rejected": rejected}
 
 
 def _settings() -> Settings:

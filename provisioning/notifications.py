@@ -48,6 +48,7 @@ MESSAGE_KINDS: tuple[str, ...] = (
     "it_alert",
     "held_for_approval",
     "rehire_notice",
+    "reconciliation_summary",
 )
 
 CredentialMethod = Literal["tap", "password", "none"]
@@ -246,8 +247,9 @@ class ItAlertContext:
 
 @dataclass(frozen=True)
 class HeldForApprovalContext:
-    """An event waits for IT: the mass-change breaker tripped (``hold`` = ``breaker``) or a rehire needs a human
-    to confirm it (``rehire``). IT approves or rescinds it through the HTTP API.
+    """An event waits for IT: the mass-change breaker tripped (``hold`` = ``breaker``), a rehire needs a human
+    to confirm it (``rehire``), or a hire waits for a go-live correlation case to be decided (``correlation``).
+    IT approves or rescinds it through the HTTP API.
 
     ``status_id`` is the ``{id}`` of the status route (the orchestration instance id); ``reasons`` say why, in
     words without personal data; ``api_base_url`` is the public base of the routes, e.g.
@@ -260,13 +262,33 @@ class HeldForApprovalContext:
     effective_date: date | None
     held_at: datetime
     reasons: tuple[str, ...]
-    hold: Literal["breaker", "rehire"] = "breaker"
+    hold: Literal["breaker", "rehire", "correlation"] = "breaker"
     event_type: str = "termination"
     breaker_limit: int | None = None
     api_base_url: str = "/api"
 
     def __post_init__(self) -> None:
         _require_aware(self.held_at, "held_at")
+
+
+@dataclass(frozen=True)
+class ReconciliationSummaryContext:
+    """A scheduled reconciliation's result, for IT: counts per drift class, whether it is held and why, what was
+    applied by itself (RECONCILE_AUTO_APPLY). Counts and ids only: the plan itself is behind the status route."""
+
+    run_id: str
+    source: str
+    stage: str
+    classes: Mapping[str, int]
+    changes: Mapping[str, int]
+    hold_reasons: tuple[str, ...]
+    auto_apply: tuple[str, ...]
+    applied: Mapping[str, Any] | None
+    planned_at: datetime
+    api_base_url: str = "/api"
+
+    def __post_init__(self) -> None:
+        _require_aware(self.planned_at, "planned_at")
 
 
 @dataclass(frozen=True)
@@ -473,6 +495,19 @@ class Notifier:
         """Every rehire, for IT: the account, the hold (if any) and who received its first credential."""
         variables = _fields(context) | {"completed_at_utc": context.completed_at.astimezone(UTC)}
         return self._render("rehire_notice", None, variables, to=(self._it_address,))
+
+    def render_reconciliation_summary(self, context: ReconciliationSummaryContext) -> RenderedEmail:
+        """A scheduled reconciliation's summary, for IT, with the routes to read and apply its plan."""
+        run_route = f"{context.api_base_url.rstrip('/')}/reconciliations/{quote(context.run_id, safe='')}"
+        variables = _fields(context) | {
+            "status_url": run_route,
+            "csv_url": f"{run_route}?format=csv",
+            "apply_url": f"{run_route}/apply",
+            "planned_at_utc": context.planned_at.astimezone(UTC),
+            "drift": sum(count for name, count in context.classes.items()),
+        }
+        importance: Literal["low", "normal", "high"] = "high" if context.hold_reasons else "normal"
+        return self._render("reconciliation_summary", None, variables, to=(self._it_address,), importance=importance)
 
     def render_held_for_approval(self, context: HeldForApprovalContext) -> RenderedEmail:
         """A held event (breaker or rehire), for IT, with the routes that approve or rescind it."""

@@ -43,24 +43,24 @@ AUTH_ENABLED_VARIABLE = "WEBSITE_AUTH_ENABLED"
 _ROLE_CLAIMS = frozenset({"roles", "http://schemas.microsoft.com/ws/2008/06/identity/claims/role"})
 
 
-def read_body(req: func.HttpRequest) -> bytes:
+def read_body(req: func.HttpRequest, limit: int = MAX_BODY_BYTES) -> bytes:
     """The request body, refused with 413 before it is read when the declared length is over the limit.
 
     The Functions host has buffered the body by the time the worker sees it; FUNCTIONS_REQUEST_BODY_SIZE_LIMIT
     (set by the Bicep) bounds that, and this check bounds what the app copies, decodes and parses.
     """
-    if declared_too_large(req):
-        raise Problem(413, "Body too large", f"The request body exceeds {MAX_BODY_BYTES} bytes.")
+    if declared_too_large(req, limit):
+        raise Problem(413, "Body too large", f"The request body exceeds {limit} bytes.")
     body = req.get_body() or b""
-    if len(body) > MAX_BODY_BYTES:
-        raise Problem(413, "Body too large", f"The request body exceeds {MAX_BODY_BYTES} bytes.")
+    if len(body) > limit:
+        raise Problem(413, "Body too large", f"The request body exceeds {limit} bytes.")
     return body
 
 
-def declared_too_large(req: func.HttpRequest) -> bool:
+def declared_too_large(req: func.HttpRequest, limit: int = MAX_BODY_BYTES) -> bool:
     """Whether the request declares (Content-Length) a body over the limit, known before reading it."""
     declared = (req.headers.get("Content-Length") or "").strip()
-    return declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY_BYTES
+    return declared.isascii() and declared.isdigit() and int(declared) > limit
 
 
 async def verify_signature(

@@ -7,7 +7,8 @@ ago, by its last update, not its creation, so a termination scheduled months ahe
 full period after it ran. Running instances and entities (name reservations, per-employee watermarks,
 lifecycle dates and records, the breaker, the upload queue: identifiers and dates) are never purged here; the one
 entity state with personal data, an amendment queued for a pending hire, lives only as long as that hire waits
-(employee_record; docs/security.md lists it).
+(employee_record; docs/security.md lists it). A reconciliation run's population and plan chunks are deleted
+with the run.
 
 The status API answers 404 for a purged event; an HR system that needs the result longer keeps its own copy.
 """
@@ -40,7 +41,10 @@ PURGED_PREFIXES = (
     c.BATCH_INSTANCE_PREFIX,
     c.UPLOADER_INSTANCE_PREFIX,
     c.SIGNATURE_INSTANCE_PREFIX,
+    c.RECONCILIATION_INSTANCE_PREFIX,
 )
+RUN_PARTS = (("hrTags", "hr"), ("planTags", "plan"))
+"""A reconciliation run's population and plan chunks (entities) go with the run."""
 FINISHED = [
     df.OrchestrationRuntimeStatus.Completed,
     df.OrchestrationRuntimeStatus.Failed,
@@ -70,9 +74,22 @@ async def purge_expired(
             ended = _utc(status.last_updated_time)
             if ended is None or ended > cutoff or not str(status.instance_id).startswith(prefix):
                 continue
+            await _forget_run_chunks(client, status)
             await client.purge_instance_history(status.instance_id)
             purged += 1
     return purged
+
+
+async def _forget_run_chunks(client: df.DurableOrchestrationClient, status: Any) -> None:
+    """Delete a reconciliation run's chunk entities (the HR records and the plan) before its instance goes."""
+    instance_id = str(status.instance_id)
+    output = status.output if isinstance(status.output, dict) else {}
+    if not instance_id.startswith(c.RECONCILIATION_INSTANCE_PREFIX) or not output.get("runId"):
+        return
+    for key, part in RUN_PARTS:
+        for number, _ in enumerate(output.get(key) or ()):
+            entity = df.EntityId(c.RECONCILIATION_CHUNK, f"{output['runId']}.{part}.{number}")
+            await client.signal_entity(entity, "delete")
 
 
 @bp.timer_trigger(schedule=PURGE_SCHEDULE, arg_name="timer", run_on_startup=False, use_monitor=True)

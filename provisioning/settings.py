@@ -17,6 +17,8 @@ from typing import Any, Literal, cast
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
+from croniter import croniter
+
 from provisioning.events import SPECIAL_USE_TLDS, is_email_address, is_time_zone
 from provisioning.naming import (
     SAM_ACCOUNT_NAME_MAX,
@@ -50,6 +52,27 @@ TAP_LIFETIME_RANGE = (10, 43200)
 # provisioning concepts and troubleshooting pages) and "40 requests per second" (bulkUpload API reference).
 # The pace is capped at the stricter one, so it is safe under either reading; a higher pace risks 429s.
 BULK_CALLS_PER_5S_MAX = 40
+RECONCILE_ATTRIBUTE_NAMES = (
+    "givenName",
+    "familyName",
+    "displayName",
+    "jobTitle",
+    "department",
+    "companyName",
+    "employeeType",
+    "officeLocation",
+    "city",
+    "state",
+    "postalCode",
+    "country",
+    "businessPhone",
+    "mobilePhone",
+    "preferredLanguage",
+)
+"""The HR fields a reconciliation can compare with an account (provisioning.reconciliation.population)."""
+RECONCILE_CLASSES = ("stale", "missing", "leaver-enabled", "rehire-disabled")
+"""The drift classes whose planned changes RECONCILE_AUTO_APPLY may allow."""
+CONNECTOR_NAMES = ("bamboohr", "hibob", "personio")
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 # Job ids look like API2AD.<tenant without dashes>.<guid>; only characters that are safe in a URL
@@ -339,6 +362,83 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "Authorization",
         "Header carrying the shared token (MAPPED_WEBHOOK_AUTH=token); Authorization takes 'Bearer <token>'.",
     ),
+    # Reconciliation (POST /api/reconciliations, the scheduled run); see docs/reconciliation.md.
+    _spec(
+        "RECONCILE_SCHEDULE",
+        "",
+        "When the scheduled reconciliation runs: a cron expression in UTC (5 fields, or 6 with seconds first as in "
+        "Azure Functions), checked every 5 minutes; empty = no scheduled run.",
+        example="",
+    ),
+    _spec(
+        "RECONCILE_SOURCE",
+        "",
+        "The HR system connector the scheduled run reads the population from: bamboohr, hibob or personio.",
+    ),
+    _spec(
+        "RECONCILE_AUTO_APPLY",
+        "",
+        "Comma-separated drift classes a scheduled run applies by itself when its plan is not held: stale, missing, "
+        "leaver-enabled, rehire-disabled; empty = scheduled runs only preview and mail the summary.",
+    ),
+    _spec(
+        "RECONCILE_ROSTER_MAPPING_FILE",
+        "",
+        "Mapping file (docs/mapping.md) for uploaded rosters that come without a mapping of their own.",
+    ),
+    _spec(
+        "RECONCILE_ROSTER_MAX_BYTES",
+        "8388608",
+        "Largest roster upload accepted, in bytes (the Bicep sets the host's body limit to match).",
+    ),
+    _spec(
+        "RECONCILE_ATTRIBUTES",
+        ",".join(RECONCILE_ATTRIBUTE_NAMES),
+        "Comma-separated HR fields compared with the account (drop those your provisioning mapping does not write).",
+    ),
+    _spec(
+        "RECONCILE_SCOPE",
+        "synced",
+        "Which accounts are judged for orphans and go-live cases: synced (synced from AD) or all (every member).",
+    ),
+    _spec("RECONCILE_MAX_CREATES", "100", "A reconciliation plan creating more accounts than this is held."),
+    _spec(
+        "RECONCILE_MAX_CREATES_PERCENT",
+        "10",
+        "A plan creating more accounts than this percentage of the enabled accounts in scope is held.",
+    ),
+    _spec("RECONCILE_MAX_UPDATES", "500", "A reconciliation plan updating more accounts than this is held."),
+    _spec(
+        "RECONCILE_MAX_UPDATES_PERCENT",
+        "20",
+        "A plan updating more than this percentage of the enabled accounts in scope is held.",
+    ),
+    _spec(
+        "RECONCILE_MAX_DISABLES",
+        "25",
+        "A reconciliation plan disabling or re-enabling more accounts than this is held.",
+    ),
+    _spec(
+        "RECONCILE_MAX_DISABLES_PERCENT",
+        "5",
+        "A plan disabling or re-enabling more than this percentage of the enabled accounts in scope is held.",
+    ),
+    _spec(
+        "RECONCILE_PLAN_MAX_AGE_HOURS",
+        "24",
+        "A plan older than this is not applied (the directory has moved on): start a new run.",
+    ),
+    _spec(
+        "BREAKER_CREATE_LIMIT",
+        "500",
+        "Accounts created per rolling hour (hires and rehires without an account) above which further ones are "
+        "held for approval.",
+    ),
+    _spec(
+        "BREAKER_UPDATE_LIMIT",
+        "2000",
+        "Account updates per rolling hour above which further ones are held for approval.",
+    ),
     # HR system connectors (POST /api/hris/{connector}); see docs/connectors.md.
     _spec(
         "HRIS_WRITEBACK", "true", "Write the work email (and UPN where configured) back to the HR system after a hire."
@@ -615,6 +715,25 @@ def _mapping_file(value: str) -> str:
     return value
 
 
+def _cron(value: str) -> str:
+    """A cron expression: 5 fields (minute first) or Azure Functions' 6-field NCRONTAB (seconds first)."""
+    fields_count = len(value.split())
+    if fields_count not in (5, 6) or not croniter.is_valid(value, second_at_beginning=fields_count == 6):
+        raise ValueError(f"{value!r} is not a cron expression like '0 30 2 * * *' (02:30 UTC daily) or '30 2 * * *'")
+    return value
+
+
+def _subset(what: str, allowed: tuple[str, ...]) -> Callable[[str], tuple[str, ...]]:
+    def parse(value: str) -> tuple[str, ...]:
+        items = tuple(dict.fromkeys(part.strip() for part in value.split(",") if part.strip()))
+        unknown = [item for item in items if item not in allowed]
+        if unknown:
+            raise ValueError(f"unknown {what} {', '.join(map(repr, unknown))}; choose from {', '.join(allowed)}")
+        return items
+
+    return parse
+
+
 def _header_name(value: str) -> str:
     if not _HEADER_NAME.match(value):
         raise ValueError(f"{value!r} is not an HTTP header name")
@@ -709,6 +828,22 @@ _PARSERS: dict[str, Callable[[str], Any]] = {
     "MAPPED_WEBHOOK_SIGNATURE_HEADER": _header_name,
     "MAPPED_WEBHOOK_TIMESTAMP_HEADER": _header_name,
     "MAPPED_WEBHOOK_TOKEN_HEADER": _header_name,
+    "RECONCILE_SCHEDULE": _cron,
+    "RECONCILE_SOURCE": _choice(*CONNECTOR_NAMES),
+    "RECONCILE_AUTO_APPLY": _subset("drift class", RECONCILE_CLASSES),
+    "RECONCILE_ROSTER_MAPPING_FILE": _mapping_file,
+    "RECONCILE_ROSTER_MAX_BYTES": _integer(1024, 100 * 1024 * 1024),
+    "RECONCILE_ATTRIBUTES": _subset("HR field", RECONCILE_ATTRIBUTE_NAMES),
+    "RECONCILE_SCOPE": _choice("synced", "all"),
+    "RECONCILE_MAX_CREATES": _integer(0),
+    "RECONCILE_MAX_CREATES_PERCENT": _integer(0, 100),
+    "RECONCILE_MAX_UPDATES": _integer(0),
+    "RECONCILE_MAX_UPDATES_PERCENT": _integer(0, 100),
+    "RECONCILE_MAX_DISABLES": _integer(0),
+    "RECONCILE_MAX_DISABLES_PERCENT": _integer(0, 100),
+    "RECONCILE_PLAN_MAX_AGE_HOURS": _integer(1, 24 * 30),
+    "BREAKER_CREATE_LIMIT": _integer(0),
+    "BREAKER_UPDATE_LIMIT": _integer(0),
     "HRIS_WRITEBACK": _boolean,
     "BAMBOOHR_ENABLED": _boolean,
     "BAMBOOHR_COMPANY_DOMAIN": _vendor_token,
@@ -797,6 +932,22 @@ class Settings:
     mapped_webhook_signature_header: str
     mapped_webhook_timestamp_header: str
     mapped_webhook_token_header: str
+    reconcile_schedule: str | None
+    reconcile_source: str | None
+    reconcile_auto_apply: tuple[str, ...] | None
+    reconcile_roster_mapping_file: str | None
+    reconcile_roster_max_bytes: int
+    reconcile_attributes: tuple[str, ...]
+    reconcile_scope: str
+    reconcile_max_creates: int
+    reconcile_max_creates_percent: int
+    reconcile_max_updates: int
+    reconcile_max_updates_percent: int
+    reconcile_max_disables: int
+    reconcile_max_disables_percent: int
+    reconcile_plan_max_age_hours: int
+    breaker_create_limit: int
+    breaker_update_limit: int
     hris_writeback: bool
     bamboohr_enabled: bool
     bamboohr_company_domain: str | None
@@ -923,6 +1074,7 @@ def _cross_field_problems(values: Mapping[str, Any], failed: set[str]) -> list[s
         problems.append(
             f"PROVISIONING_POLL_MAX_SECONDS ({longest}) must not be below PROVISIONING_POLL_INITIAL_SECONDS ({initial})"
         )
+    problems.extend(_reconcile_problems(values, failed))
     problems.extend(_connector_problems(values, failed))
     timeout = values["SYNC_TIMEOUT_MINUTES"]
     if initial is not None and timeout is not None and initial >= timeout * 60:
@@ -969,3 +1121,16 @@ def _connector_problems(values: Mapping[str, Any], failed: set[str]) -> list[str
             if values[name] is None and name not in failed:
                 problems.append(f"{name} is required when {switch}=true")
     return problems
+
+
+def _reconcile_problems(values: Mapping[str, Any], failed: set[str]) -> list[str]:
+    """A schedule needs a connector to read from, and that connector must be switched on."""
+    if values["RECONCILE_SCHEDULE"] is None:
+        return []
+    source = values["RECONCILE_SOURCE"]
+    if source is None:
+        return [] if "RECONCILE_SOURCE" in failed else ["RECONCILE_SOURCE is required when RECONCILE_SCHEDULE is set"]
+    switch = f"{source.upper()}_ENABLED"
+    if not values.get(switch):
+        return [f"{switch} must be true for RECONCILE_SOURCE={source}"]
+    return []

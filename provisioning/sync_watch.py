@@ -26,6 +26,7 @@ from typing import Any
 import azure.durable_functions as df
 
 from provisioning.workflows import contracts as c
+from provisioning.workflows.steps import decoded
 
 bp = df.Blueprint()
 
@@ -108,7 +109,7 @@ def begin_round(state: dict[str, Any] | None, watcher: str, at: str) -> tuple[di
 @bp.entity_trigger(context_name="context", entity_name=c.SYNC_WATCH)
 def sync_watch(context: df.DurableEntityContext) -> None:
     state = context.get_state(_coordinator)
-    payload = context.get_input() or {}
+    payload = decoded(context.get_input()) or {}  # a client's signal arrives JSON-encoded once more
     operation = context.operation_name
     if operation == "register":
         state, ticket = register(state, str(payload["at"]), float(payload.get("intervalSeconds", 30)))
@@ -187,7 +188,7 @@ def delivered(state: dict[str, Any] | None, updates: dict[str, dict[str, Any]]) 
 @bp.entity_trigger(context_name="context", entity_name=c.SYNC_WATCH_REGISTRY)
 def sync_watch_registry(context: df.DurableEntityContext) -> None:
     state = context.get_state(lambda: {"waiting": {}})
-    payload = context.get_input() or {}
+    payload = decoded(context.get_input()) or {}  # a client's signal arrives JSON-encoded once more
     operation = context.operation_name
     if operation == "watch":
         context.set_state(watch(state, payload))

@@ -53,6 +53,10 @@ def default_config() -> dict[str, Any]:
         # cn of new users: "selectUniqueValue" (docs/deploy.md: displayName, else "displayName (employeeId)")
         # or "displayName" (the gallery template's default: a second person with the same name fails).
         "cnMapping": "selectUniqueValue",
+        # The provisioning app's matching attributes in precedence order (Entra: "Match objects using this
+        # attribute" + "Matching precedence"): externalId -> employeeID first; adding userPrincipalName (SCIM userName)
+        # matches accounts that predate the employeeID, as a go-live link needs (docs/reconciliation.md).
+        "matchingAttributes": ["employeeId"],
         # bulkUpload limits, see emulators/entra/throttling.py for the documented figures.
         "rateLimit": {"callsPerWindow": 40, "windowSeconds": 5, "dailyCalls": 6000, "omitRetryAfter": False},
         "faults": {
@@ -131,6 +135,15 @@ def _validate(config: dict[str, Any]) -> None:
     for key in ("adTargetOu", "syncScopeOu"):
         if config[key] is not None and (not isinstance(config[key], str) or "=" not in config[key]):
             raise ConfigError(f"{key} must be a distinguished name (e.g. OU=Employees,DC=contoso,DC=com) or null")
+    matching = config["matchingAttributes"]
+    if (
+        not isinstance(matching, list)
+        or not matching
+        or matching[0] != "employeeId"
+        or not set(matching) <= {"employeeId", "userPrincipalName"}
+        or len(set(matching)) != len(matching)
+    ):
+        raise ConfigError("matchingAttributes must be ['employeeId'] or ['employeeId', 'userPrincipalName']")
     if config["cnMapping"] not in ("selectUniqueValue", "displayName"):
         raise ConfigError("cnMapping must be 'selectUniqueValue' or 'displayName'")
     page = config["deltaPageSize"]

@@ -145,9 +145,9 @@ class ProvisioningPipeline:
         existing: dict[str, Any] | None = None
         action = "create"
         try:
-            existing = self.ad.find_by_employee_id(external_id) if external_id else None
+            existing, matched_on = self._match(external_id, mapped)
             action = "create" if existing is None else "update"
-            steps.append(self._matching_step(external_id, existing))
+            steps.append(self._matching_step(external_id, existing, matched_on))
             ad_user, modified, action = self._export(existing, mapped, action)
             self._apply_manager(ad_user, mapped, entry_base, steps, modified)
         except DirectoryError as failure:
@@ -185,8 +185,24 @@ class ProvisioningPipeline:
         )
         self._log(entry_base, at, action=action, status="success", steps=steps, modified=modified, target=ad_user)
 
+    def _match(self, external_id: str, mapped: MappedUser) -> tuple[dict[str, Any] | None, str]:
+        """The AD user the record matches, trying the matching attributes in precedence order (the first match
+        wins, as Entra's matching precedence documents), and the attribute that matched."""
+        for attribute in self.state.config["matchingAttributes"]:
+            if attribute == "employeeId" and external_id:
+                found = self.ad.find_by_employee_id(external_id)
+            elif attribute == "userPrincipalName" and mapped.properties.get("userPrincipalName"):
+                found = self.ad.find_by_user_principal_name(str(mapped.properties["userPrincipalName"]))
+            else:
+                continue
+            if found is not None:
+                return found, attribute
+        return None, "employeeId"
+
     @staticmethod
-    def _matching_step(external_id: str, existing: dict[str, Any] | None) -> dict[str, Any]:
+    def _matching_step(
+        external_id: str, existing: dict[str, Any] | None, matched_on: str = "employeeId"
+    ) -> dict[str, Any]:
         if existing is None:
             return _step(
                 "EntrySynchronizationAdd",
@@ -199,7 +215,7 @@ class ProvisioningPipeline:
             "matching",
             "success",
             f"Retrieved User '{external_id}' from Active Directory",
-            {"DistinguishedName": existing.get("distinguishedName", "")},
+            {"DistinguishedName": existing.get("distinguishedName", ""), "MatchingAttribute": matched_on},
         )
 
     def _apply_manager(

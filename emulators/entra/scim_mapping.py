@@ -19,6 +19,8 @@ CUSTOM_EXTENSION_MAP = {
     "hiredate": "employeeHireDate",
     "leavedate": "employeeLeaveDateTime",
     "employeetype": "employeeType",
+    # The README's attribute-mapping table maps the extension's officeLocation to physicalDeliveryOfficeName.
+    "officelocation": "officeLocation",
     # Multi-valued: the admin maps it straight to AD proxyAddresses (the app sends it only on a rename).
     "proxyaddresses": "proxyAddresses",
 }

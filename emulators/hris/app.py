@@ -7,8 +7,9 @@ Control API (`/_emulator/hris/...`, loopback only):
   `?notify=created|updated` makes the HR system send its webhook(s) for the change.
 - `POST {vendor}/employees/{id}/terminate` — `{"terminationDate"}`, then the vendor's termination webhook.
 - `POST {vendor}/employees/{id}/notify?kind=created|updated|terminated` — only the webhook, for any id.
-- `POST {vendor}/faults` — `{"api": [{"status", "count", "retryAfter", "operation"}], "slowSeconds", "loseWebhooks",
-  "duplicateWebhooks"}`; `DELETE {vendor}/faults` clears them.
+- `POST {vendor}/faults` — `{"api": [{"status", "count", "retryAfter", "operation", "after"}], "slowSeconds",
+  "loseWebhooks", "duplicateWebhooks"}` (`after`: matching calls answered before the fault, e.g. a failure on the
+  third page of a list); `DELETE {vendor}/faults` clears them.
 """
 
 from __future__ import annotations
@@ -178,7 +179,11 @@ def build_app(state: HrisState, dispatcher: Dispatcher) -> ASGIApp:
             for item in body.get("api") or []:
                 vendor.api_faults.append(
                     ApiFault(
-                        int(item["status"]), int(item.get("count", 1)), item.get("retryAfter"), item.get("operation")
+                        int(item["status"]),
+                        int(item.get("count", 1)),
+                        item.get("retryAfter"),
+                        item.get("operation"),
+                        int(item.get("after", 0)),
                     )
                 )
             vendor.slow_seconds = float(body.get("slowSeconds", vendor.slow_seconds))

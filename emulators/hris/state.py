@@ -53,6 +53,9 @@ class ApiFault:
     retry_after: float | None = None
     operation: str | None = None
     """Only calls of this operation (fetch, list, writeback, token); None = any call."""
+    after: int = 0
+    """Matching calls answered normally before the fault starts: `after: 2` on `list` fails the third page, a
+    failure in the middle of a paged read."""
 
 
 @dataclass
@@ -87,6 +90,9 @@ class VendorState:
         self.api_faults = [fault for fault in self.api_faults if fault.count > 0]
         for fault in self.api_faults:
             if fault.operation in (None, operation):
+                if fault.after > 0:
+                    fault.after -= 1
+                    return None
                 fault.count -= 1
                 return fault
         return None

@@ -22,6 +22,7 @@ HRIS_NOTIFICATION: Final = "hris_notification"
 PREFLIGHT: Final = "preflight"
 RESOLVE_PERSON: Final = "resolve_person"
 RESOLVE_MANAGER: Final = "resolve_manager"
+RESOLVE_ACCOUNT: Final = "resolve_account"
 NAME_CANDIDATES: Final = "name_candidates"
 CHECK_NAME_IN_USE: Final = "check_name_in_use"
 CHECK_ACCOUNT_PROTECTION: Final = "check_account_protection"
@@ -130,6 +131,8 @@ class WorkflowOptions:
     termination_breaker_limit: int = 25
     breaker_daily_limit: int = 50
     breaker_batch_limit: int = 25
+    breaker_create_limit: int = 500
+    breaker_update_limit: int = 2000
     rehire_hold_after_days: int = 30
     default_time_zone: str = "UTC"
     name_conflict_retries: int = 3
@@ -180,3 +183,16 @@ def parse_failure(text: str | None) -> dict[str, str] | None:
         }
     code, _, message = text[index + len(WorkflowFailed.MARKER) :].strip().partition(": ")
     return {"code": code.strip(), "message": message.strip().splitlines()[0] if message.strip() else ""}
+
+
+# -- reconciliation (provisioning.reconciliation) ----------------------------------------------------------------
+RECONCILIATION: Final = "reconciliation"
+RECONCILIATION_APPLY: Final = "reconciliation_apply"
+RECON_READ_CONNECTOR: Final = "reconcile_read_connector"
+RECON_CHUNKS_STORED: Final = "reconcile_chunks_stored"
+RECON_COMPARE: Final = "reconcile_compare"
+RECON_START_EVENTS: Final = "reconcile_start_events"
+RECONCILIATION_CHUNK: Final = "reconciliation_chunk"
+CORRELATION_CASES: Final = "correlation_cases"
+RECONCILIATION_INSTANCE_PREFIX: Final = "recon-"
+RECONCILIATION_APPLY_PREFIX: Final = "recon-apply-"

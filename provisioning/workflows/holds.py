@@ -18,6 +18,7 @@ import azure.durable_functions as df
 
 from provisioning import safeguards
 from provisioning.workflows import contracts as c
+from provisioning.workflows.names import release_reservations
 from provisioning.workflows.steps import QUEUE, Step, call_retrying, wait_for_events
 
 BREAKER = df.EntityId(c.CHANGE_BREAKER, c.SINGLETON_KEY)
@@ -55,6 +56,32 @@ def admit_change(run: Any, phase: str) -> Step:
     return approved
 
 
+def admit_volume(run: Any, kind: str) -> Step:
+    """Count an account creation (`create`) or update (`update`) as it runs; over its hourly limit the event is
+    held like any tripped breaker. Returns False when IT rescinded it."""
+    if "breaker" in run.approved:
+        return True
+    options = run.options
+    hourly = options.breaker_create_limit if kind == "create" else options.breaker_update_limit
+    verdict = yield run.context.call_entity(
+        BREAKER,
+        "admit",
+        {
+            "instanceId": run.context.instance_id,
+            "phase": safeguards.EXECUTION,
+            "kind": kind,
+            "at": run.now().isoformat(),
+            # Only the hourly limit applies to volumes; the day and batch bounds are the hour's, never tighter.
+            "limits": {"hourly": hourly, "daily": 24 * max(hourly, 1), "batch": max(hourly, 1)},
+        },
+    )
+    if verdict.get("verdict") == "admitted":
+        return True
+    approved = yield from hold(run, "breaker", [str(verdict.get("reason") or "mass-change breaker")])
+    run.context.signal_entity(BREAKER, "release", run.context.instance_id)
+    return approved
+
+
 def hold(run: Any, kind: str, reasons: list[str]) -> Step:
     """Wait in stage `held` for approve or rescind, after telling IT why. Returns True when approved."""
     context = run.context
@@ -65,6 +92,10 @@ def hold(run: Any, kind: str, reasons: list[str]) -> Step:
         # A held batch member may wait for days: the rest of its batch must not wait for it to pack its requests.
         context.signal_entity(QUEUE, "leave", {"group": run.group, "at": run.now().isoformat()})
         run.group = None
+    if getattr(run, "first_name", None) is not None:
+        # The hire's best name, reserved ahead of its lookup, is not held while it waits; it reserves again after.
+        release_reservations(context, run.reserved)
+        run.reserved, run.first_name = [], None
     run.progress.enter("held", detail=f"{kind}: approve or rescind", hold=number)
     yield call_retrying(
         context,

@@ -16,7 +16,7 @@ import azure.durable_functions as df
 
 from provisioning import schedule
 from provisioning.workflows import contracts as c
-from provisioning.workflows import holds, lifecycle, pending_hire
+from provisioning.workflows import correlation, holds, lifecycle, pending_hire
 from provisioning.workflows.blueprint import bp
 from provisioning.workflows.employee_record import record_id
 from provisioning.workflows.names import (
@@ -213,6 +213,11 @@ def _run(run: EventRun) -> Step:
     # 6. Resolve the person in Entra; a hire for an existing account becomes an update or a rehire.
     run.progress.enter("resolving")
     person = yield from _resolve(run)
+    if person is None:
+        # No account carries the employeeId: a confirmed go-live case names one, or an open case holds the event.
+        outcome, person = yield from correlation.account_without_employee_id(run)
+        if outcome == "cancelled":
+            return _finish(run, "cancelled")
     action, warning = decide_action(event["type"], person, update_creates_missing=run.options.update_creates_missing)
     if warning:
         run.warnings.append(warning)
@@ -223,6 +228,10 @@ def _run(run: EventRun) -> Step:
         run.progress.retype(action)
 
     if action == "rehire" and not (yield from holds.rehire_checks(run, person or {})):
+        return _finish(run, "cancelled")
+    # Volumes: account creations and updates count against their own hourly limits as they run.
+    volume = {"hire": "create", "rehire-new": "create", "update": "update"}.get(action)
+    if volume and not (yield from holds.admit_volume(run, volume)):
         return _finish(run, "cancelled")
     result = yield from _act(run, action, person or {})
 

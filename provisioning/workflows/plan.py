@@ -45,6 +45,8 @@ def workflow_options(settings: Settings) -> WorkflowOptions:
         termination_breaker_limit=settings.termination_breaker_limit,
         breaker_daily_limit=settings.breaker_daily_limit,
         breaker_batch_limit=settings.breaker_batch_limit,
+        breaker_create_limit=settings.breaker_create_limit,
+        breaker_update_limit=settings.breaker_update_limit,
         rehire_hold_after_days=settings.rehire_hold_after_days,
         default_time_zone=settings.default_time_zone,
         name_conflict_retries=settings.name_conflict_retries,

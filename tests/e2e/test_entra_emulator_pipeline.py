@@ -395,3 +395,33 @@ def test_sync_soft_matches_a_cloud_user_and_quarantines_duplicate_upns(
     assert [u["userPrincipalName"] for u in state["entraUsers"]].count("kim.cloud@contoso.com") == 1
     quarantined = entra_user(state, "L1")["userPrincipalName"]
     assert quarantined.startswith("lee.other") and quarantined.endswith("@contoso.onmicrosoft.com")
+
+
+def test_a_second_matching_attribute_links_an_account_that_predates_the_employee_id(
+    entra_env: EntraEmulator, entra_graph: httpx.Client
+) -> None:
+    """Entra evaluates matching attributes in precedence order and stops at the first match (Microsoft Learn,
+    "Customize attribute mappings": matching precedence). With userPrincipalName second, a record whose employeeId
+    matches nothing updates the AD account holding its userName, which then carries the employeeId."""
+    control = entra_env.control
+    names = {"givenName": "Old", "surname": "Timer", "displayName": "Old Timer"}
+    control.seed_user("synced", userPrincipalName="old.timer@contoso.com", **names)
+    upload(entra_env, entra_graph, record("P1", "Old", "Timer", upn="old.timer@contoso.com"))
+    state = control.wait_until(lambda s: logs_for(s, "P1"))
+    assert logs_for(state, "P1")[0]["provisioningStatusInfo"]["status"] == "failure"  # employeeId only: no match,
+    # and a second account cannot take the UPN
+    control.configure(matchingAttributes=["employeeId", "userPrincipalName"])
+    try:
+        legacy = control.seed_user("synced", userPrincipalName="early.bird@contoso.com", **names)["adUser"]
+        upload(entra_env, entra_graph, record("P2", "Early", "Bird", upn="early.bird@contoso.com"))
+        state = control.wait_until(lambda s: entra_user(s, "P2"))
+        entry = logs_for(state, "P2")[0]
+        assert entry["provisioningAction"] == "update" and entry["targetIdentity"]["id"] == legacy["id"]
+        matching = next(step for step in entry["provisioningSteps"] if step["provisioningStepType"] == "matching")
+        assert matching["details"]["MatchingAttribute"] == "userPrincipalName"
+        linked = [u["employeeId"] for u in state["adUsers"] if u["userPrincipalName"] == "early.bird@contoso.com"]
+        assert linked == ["P2"]
+        with pytest.raises(ValueError, match="matchingAttributes"):
+            control.configure(matchingAttributes=["userPrincipalName"])
+    finally:
+        control.configure(matchingAttributes=["employeeId"])

@@ -22,6 +22,7 @@ from provisioning.notifications import (
     ManagerChangedContext,
     Notifier,
     PassContext,
+    ReconciliationSummaryContext,
     RehireNoticeContext,
     RenderedEmail,
     TerminationContext,
@@ -157,7 +158,26 @@ def render_all(notifier: Notifier, language: str | None = None) -> dict[str, Ren
         "it_alert": notifier.render_it_alert(it_alert()),
         "held_for_approval": notifier.render_held_for_approval(held()),
         "rehire_notice": notifier.render_rehire_notice(rehire_notice()),
+        "reconciliation_summary": notifier.render_reconciliation_summary(
+            ReconciliationSummaryContext(
+                run_id="20261127T090000Z-0a1b2c3d4e",
+                source="bamboohr",
+                stage="planned",
+                classes={"stale": 3},
+                changes={"update": 3},
+                hold_reasons=(),
+                auto_apply=("stale",),
+                applied={"events": 3, "started": 3},
+                planned_at=datetime(2026, 11, 27, 9, 0, tzinfo=UTC),
+            )
+        ),
     }
+
+
+def test_a_hire_held_for_a_correlation_case_says_what_to_decide(notifier: Notifier) -> None:
+    mail = notifier.render_held_for_approval(held(hold="correlation", event_type="hire"))
+    assert mail.subject.startswith("[HR provisioning] Hire held for approval")
+    assert "correlation case" in mail.text and "would give the person two" in mail.text
 
 
 # --- every template renders ------------------------------------------------------------------------------

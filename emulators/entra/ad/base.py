@@ -49,6 +49,9 @@ class ActiveDirectory(Protocol):
     def find_by_employee_id(self, employee_id: str) -> dict[str, Any] | None:
         """The user whose employeeID matches (the agent's matching attribute), anywhere in the domain."""
 
+    def find_by_user_principal_name(self, upn: str) -> dict[str, Any] | None:
+        """The user whose userPrincipalName matches (case-insensitive), for a second matching attribute."""
+
     def get(self, object_id: str) -> dict[str, Any] | None:
         """A user by objectGUID, read fresh from the directory."""
 

@@ -221,6 +221,10 @@ class LdapDirectory:
         found = self._search(f"(&{PERSONS}(employeeID={escape_filter_chars(employee_id)}))", agent=True)
         return self._to_user(found[0]) if found else None
 
+    def find_by_user_principal_name(self, upn: str) -> dict[str, Any] | None:
+        found = self._search(f"(&{PERSONS}(userPrincipalName={escape_filter_chars(upn)}))", agent=True)
+        return self._to_user(found[0]) if found else None
+
     def get(self, object_id: str) -> dict[str, Any] | None:
         found = self._search(f"(objectGUID={guid_filter_value(object_id)})")
         return self._to_user(found[0]) if found else None

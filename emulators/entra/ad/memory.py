@@ -46,6 +46,9 @@ class MemoryDirectory:
     def find_by_employee_id(self, employee_id: str) -> dict[str, Any] | None:
         return self._users.find_one("employeeId", employee_id)
 
+    def find_by_user_principal_name(self, upn: str) -> dict[str, Any] | None:
+        return self._users.find_one("userPrincipalName", upn)
+
     def get(self, object_id: str) -> dict[str, Any] | None:
         return self._users.get(object_id)
 
