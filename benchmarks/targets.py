@@ -44,7 +44,7 @@ class Sizes:
 
 
 REDUCED = Sizes(
-    cost_hires=120, cpu_hires=(120, 300), waiting=(10, 100), ready_hires=40, ready_time_scale=10.0, packing=(120,)
+    cost_hires=120, cpu_hires=(120, 300), waiting=(10, 100), ready_hires=40, ready_time_scale=4.0, packing=(120,)
 )
 FULL = Sizes(
     cost_hires=500,
