@@ -66,8 +66,14 @@ def watch_round(
     waiting: dict[str, dict[str, Any]],
     delta_link: str | None,
     log_since: datetime,
+    look_directly: bool = False,
 ) -> RoundResult:
-    """Ask the tenant once; return what each waiting event should be told."""
+    """Ask the tenant once; return what each waiting event should be told.
+
+    `look_directly` (a watcher's first round): the change link was taken when this watcher started, so accounts
+    created before then for events that were already waiting (registered with a watcher that was replaced) are
+    not among its changes; every event still waiting for its account gets one direct look.
+    """
     result = RoundResult(delta_link=delta_link, log_since=log_since)
     logs: dict[str, dict[str, Any]] = {}
     if any(_needs_log(registration) for registration in waiting.values()):
@@ -79,7 +85,11 @@ def watch_round(
         if newest is not None:
             result.log_since = max(log_since, newest - LOG_OVERLAP)
     users: dict[str, dict[str, Any]] = {}
-    direct = [iid for iid, registration in waiting.items() if _needs_user(registration) and registration.get("direct")]
+    direct = [
+        iid
+        for iid, registration in waiting.items()
+        if _needs_user(registration) and (look_directly or registration.get("direct"))
+    ]
     if any(_needs_user(registration) for registration in waiting.values()):
         try:
             if result.delta_link is None:

@@ -79,6 +79,7 @@ async def watch_tenant(request: dict[str, Any], client: df.DurableOrchestrationC
         waiting=live,
         delta_link=request.get("deltaLink"),
         log_since=datetime.fromisoformat(request["logSince"]),
+        look_directly=bool(request.get("lookDirectly")),
     )
     notified = 0
     for iid, (name, notice) in result.notices.items():

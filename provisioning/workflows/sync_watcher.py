@@ -46,11 +46,13 @@ def sync_watcher(context: df.DurableOrchestrationContext) -> Step:
         "logSince": state["logSince"],
         "hostNow": now.isoformat(),
         "expireAfterMinutes": expire_after.total_seconds() / 60,
+        # A new watcher's link does not cover what changed before it started: its first round looks directly.
+        "lookDirectly": not state.get("lookedDirectly"),
     }
     status: dict[str, Any] = {"stage": "watching", "rounds": rounds + 1, "waiting": answer.get("waiting")}
     try:
         result: dict[str, Any] = yield context.call_activity(c.WATCH_TENANT, request)
-        state.update(deltaLink=result["deltaLink"], logSince=result["logSince"])
+        state.update(deltaLink=result["deltaLink"], logSince=result["logSince"], lookedDirectly=True)
         status.update(notified=result["notified"], graphRequests=result["graphRequests"], lastRoundAt=now.isoformat())
         state["graphRequests"] = int(state.get("graphRequests", 0)) + int(result["graphRequests"])
     except Exception as failure:  # the next round tries again; waiting events keep their own deadlines

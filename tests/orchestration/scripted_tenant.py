@@ -173,6 +173,7 @@ class ScriptedTenant:
             waiting=waiting,
             delta_link=req.get("deltaLink"),
             log_since=datetime.fromisoformat(req["logSince"]),
+            look_directly=bool(req.get("lookDirectly")),
         )
         self.watch_rounds += 1
         for instance_id, (name, notice) in result.notices.items():

@@ -155,13 +155,15 @@ def user(employee: str, enabled: bool = True, synced: bool = True) -> dict[str, 
 
 
 def run_round(
-    tenant: Tenant, waiting: dict[str, dict[str, Any]], link: str | None = "link"
+    tenant: Tenant, waiting: dict[str, dict[str, Any]], link: str | None = "link", *, first: bool = False
 ) -> tenant_watch.RoundResult:
     graph = GraphClient(
         FakeCredential(), http=httpx.Client(transport=httpx.MockTransport(tenant.handle)), sleep=lambda _: None
     )
     delta_link = f"{GRAPH}/v1.0/users/delta?$deltatoken=1" if link else None
-    return tenant_watch.watch_round(graph, job_id="job", waiting=waiting, delta_link=delta_link, log_since=T0)
+    return tenant_watch.watch_round(
+        graph, job_id="job", waiting=waiting, delta_link=delta_link, log_since=T0, look_directly=first
+    )
 
 
 def waiting_for(count: int, **fields: Any) -> dict[str, dict[str, Any]]:
@@ -256,3 +258,14 @@ def test_nothing_is_asked_when_nobody_needs_an_answer() -> None:
     waiting = {"hr-0": registration("hr-0", "E0", expectUser=False)}  # not uploaded yet, no account expected
     result = run_round(tenant, waiting)
     assert tenant.requests == [] and result.graph_requests == 0
+
+
+def test_a_new_watchers_first_round_looks_directly_for_everybody_still_waiting_for_an_account() -> None:
+    """Events registered with a watcher that was replaced: the new watcher's link began after their accounts."""
+    tenant = Tenant()
+    tenant.users = [user("E1")]  # created before the new watcher took its link: not among its changes
+    waiting = waiting_for(3, logFinal=True)
+    assert run_round(tenant, waiting).notices == {}, "a later round follows the link only"
+    result = run_round(tenant, waiting, first=True)
+    assert set(result.notices) == {"hr-1"} and result.notices["hr-1"][1]["user"]["id"] == "id-E1"
+    assert tenant.requests.count("POST /v1.0/$batch") == 1
