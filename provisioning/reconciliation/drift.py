@@ -97,7 +97,7 @@ def reconcile(
     """Compare and plan. `hr_problems` are HR records that could not be read as events (reported as `hr-invalid`;
     their employee ids count as known, so their accounts are not called orphans)."""
     decisions = decisions or Decisions()
-    members = [account for account in accounts if str(account.get("userType") or "Member").lower() != "guest"]
+    members = [account for account in accounts if str(account.get("userType") or "").lower() != "guest"]
     by_employee: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
     for account in members:
         key = _key(account.get("employeeId"))

@@ -97,7 +97,7 @@ class Policy:
             scope=str(data.get("scope") or "synced"),
             provision_lead_days=int(data.get("provisionLeadDays", 7)),
             termination_local_time=str(data.get("terminationLocalTime") or "18:00"),
-            default_time_zone=str(data.get("defaultTimeZone") or "UTC"),
+            default_time_zone=str(data.get("defaultTimeZone", "UTC")),
         )
 
 
@@ -163,7 +163,7 @@ def hr_status(person: HrPerson, *, now: datetime, policy: Policy) -> str:
 
 def in_scope(account: Mapping[str, Any], scope: str) -> bool:
     """Whether reconciliation judges this account: never a guest; with `synced`, only accounts synced from AD."""
-    if str(account.get("userType") or "Member").lower() == "guest":
+    if str(account.get("userType") or "").lower() == "guest":
         return False
     return scope == "all" or account.get("onPremisesSyncEnabled") is True
 

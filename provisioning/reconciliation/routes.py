@@ -455,7 +455,7 @@ def _apply_request(body: bytes) -> dict[str, Any]:
     if ids is not None and not valid_ids:
         errors.append(FieldError("employeeIds", f"a non-empty list of at most {_MAX_APPLY_IDS} employee ids"))
     classes = document.get("classes")
-    valid_classes = isinstance(classes, list) and classes and all(isinstance(v, str) and v in CLASSES for v in classes)
+    valid_classes = isinstance(classes, list) and classes and all(isinstance(c, str) and c in CLASSES for c in classes)
     if classes is not None and not valid_classes:
         errors.append(FieldError("classes", f"a list of drift classes: {', '.join(CLASSES)}"))
     approve = document.get("approve", False)

@@ -157,8 +157,18 @@ def entra_user(stack: Stack, employee_id: str) -> dict[str, Any] | None:
     return users[0] if len(users) == 1 else None
 
 
+def stage(stack: Stack, instance_id: str) -> str | None:
+    """The event's stage, or None while the apply has not started its instance yet (the apply answers first)."""
+    with stack.client() as client:
+        response = client.get(f"/hr-events/{instance_id}")
+    if response.status_code == 404:
+        return None
+    response.raise_for_status()
+    return response.json().get("stage")
+
+
 def approve_held(stack: Stack, instance_id: str) -> None:
-    wait_until(lambda: stack.status(instance_id).get("stage") == "held", 60, interval=0.2)
+    wait_until(lambda: stage(stack, instance_id) == "held", 60, interval=0.2)
     with stack.client() as client:
         assert client.post(f"/hr-events/{instance_id}/approve").status_code == 200
 
