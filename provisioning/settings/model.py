@@ -109,8 +109,9 @@ class EnvironmentSource(PydanticBaseSettingsSource):
 class Settings(BaseSettings):
     """Validated configuration; one field per entry of `SETTINGS` (lower-cased name) plus the endpoint's ids."""
 
-    # validate_default is off: an unset optional setting is None, which is not a value to parse.
-    model_config = SettingsConfigDict(frozen=True, validate_default=False, extra="ignore")
+    # validate_default is off: an unset optional setting is None, which is not a value to parse. Inputs are kept
+    # out of error texts: someone may have pasted a secret where its Key Vault name belongs.
+    model_config = SettingsConfigDict(frozen=True, validate_default=False, extra="ignore", hide_input_in_errors=True)
 
     provisioning_api_endpoint: Annotated[str, BeforeValidator(bulk_upload_url)]
     upn_domain: Domain
@@ -283,11 +284,13 @@ class Settings(BaseSettings):
             errors = error.errors(include_url=False)
             failed = {str(item["loc"][0]).upper() for item in errors if item["loc"] and item["type"] != "missing"}
             broken = problems_across_settings(cls._each_field_alone(data, failed), failed)
-            raise _validation_error(cls.__name__, [*errors, *map(_rule_error, broken)]) from None
+            # The fields' own errors go back as they came (a built-in type name with its context), the rules' after.
+            line_errors: list[Any] = [*errors, *map(_rule_error, broken)]
+            raise ValidationError.from_exception_data(cls.__name__, line_errors) from None
         values = {name.upper(): getattr(settings, name) for name in cls.model_fields}
         broken = problems_across_settings(values, set())
         if broken:
-            raise _validation_error(cls.__name__, list(map(_rule_error, broken)))
+            raise ValidationError.from_exception_data(cls.__name__, list(map(_rule_error, broken)))
         if not settings.mail_domain:
             # MAIL_DOMAIN defaults to UPN_DOMAIN; set once here, while the (frozen) model is being built.
             object.__setattr__(settings, "mail_domain", settings.upn_domain)
@@ -331,10 +334,6 @@ def _rule_error(problem: str) -> InitErrorDetails:
         loc=(name.lower(),),
         input=None,
     )
-
-
-def _validation_error(title: str, errors: list[Any]) -> ValidationError:
-    return ValidationError.from_exception_data(title, errors)
 
 
 def _problem(error: Mapping[str, Any]) -> str:
