@@ -7,7 +7,7 @@ are validated lazily, on the first request or activity, and reported by /api/hea
 import azure.durable_functions as df
 import azure.functions as func
 
-from provisioning import activities, entities, retention, safeguards, workflows
+from provisioning import activities, entities, retention, safeguards, sync_watch, watching, workflows
 from provisioning.intake import activities as intake_activities
 from provisioning.intake import hr_api, mapped, replay
 from provisioning.intake import routes as intake_routes
@@ -31,6 +31,8 @@ for blueprint in (
     activities.bp,
     intake_activities.bp,
     entities.bp,
+    sync_watch.bp,
+    watching.bp,
     safeguards.bp,
     replay.bp,
     retention.bp,

@@ -1,8 +1,9 @@
 """`make bench`: run every benchmark and print the figures as one readable table (or Markdown).
 
     python -m benchmarks              # batch N=50 and 500, time to ready, cold import, host, Entra filters,
-                                      # reconciliation of 10,000 employees
-    python -m benchmarks --full       # adds the batch of 2,000 hires
+                                      # reconciliation of 10,000 employees, and the sync watch's targets for
+                                      # both designs at reduced sizes
+    python -m benchmarks --full       # adds the batch of 2,000 hires; the targets at the issue's sizes
     python -m benchmarks --markdown   # the same figures as Markdown (what docs/benchmarks.md is made of)
     python -m benchmarks --only batch --only cold_import
 
@@ -22,11 +23,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from benchmarks import batch, cold_import, host_throughput, reconciliation, time_to_ready
+from benchmarks import batch, cold_import, host_throughput, reconciliation, targets, time_to_ready
 from benchmarks.common import Rows, quiet_deferred_event_warning
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-NAMES = ("cold_import", "host_throughput", "entra_filter", "time_to_ready", "batch", "reconciliation")
+NAMES = ("cold_import", "host_throughput", "entra_filter", "time_to_ready", "batch", "reconciliation", "targets")
 
 
 @dataclass
@@ -115,6 +116,10 @@ def run_all(names: tuple[str, ...], full: bool) -> list[Section]:
                 lambda: reconciliation.report(reconciliation.run(size)),
             )
         )
+    if "targets" in names:
+        title = "Sync watch targets: per-event polling vs the shared watcher" + ("" if full else " (reduced sizes)")
+        command = f"{py} benchmarks.targets" + (" --full" if full else "")
+        sections.append(_timed(title, command, lambda: targets.run(full)))
     return sections
 
 
@@ -147,7 +152,10 @@ def render_markdown(sections: list[Section]) -> str:
     lines = ["### Machine", "", *_markdown_table(machine())]
     for section in sections:
         lines += ["", f"### {section.title}", "", f"`{section.command}` (took {section.seconds:.0f} s)", ""]
-        lines += _markdown_table(section.rows) if section.rows else ["```", section.text, "```"]
+        if section.rows:
+            lines += _markdown_table(section.rows)
+        else:  # a Markdown table already (the targets), or plain text kept as printed
+            lines += [section.text] if section.text.startswith("|") else ["```", section.text, "```"]
     return "\n".join(lines)
 
 

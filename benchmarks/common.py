@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import threading
 import warnings
+from collections.abc import Iterable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 Rows = list[tuple[str, str]]
@@ -39,3 +43,28 @@ def print_rows(title: str, rows: Rows) -> None:
     print(title)
     for label, value in rows:
         print(f"  {label:<{width}}{value}")
+
+
+GRAPH_HOST = "graph.microsoft.com"
+EMULATOR_THREADS = ("entra-emulator-http", "entra-emulator-pipeline")
+
+
+def graph_requests(calls: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The Graph requests among the emulator's recorded calls, as Graph counts them: each request inside a JSON
+    batch counts, the batch's envelope does not."""
+    return [
+        call for call in calls if call.get("host") == GRAPH_HOST and not str(call.get("path", "")).endswith("/$batch")
+    ]
+
+
+def emulator_cpu_seconds() -> float:
+    """CPU time (user + system) of the Entra emulator's threads in this process, from /proc (Linux)."""
+    total = 0.0
+    for thread in threading.enumerate():
+        if thread.name in EMULATOR_THREADS and thread.native_id is not None:
+            try:
+                fields = Path(f"/proc/self/task/{thread.native_id}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total

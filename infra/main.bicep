@@ -152,8 +152,11 @@ param provisionLeadDays string = '7'
 @description('SYNC_TIMEOUT_MINUTES: Deadline, from the upload, for the provisioning outcome and the Entra Connect sync.')
 param syncTimeoutMinutes string = '60'
 
-@description('SYNC_WAIT_MODE: poll: poll logs and Entra with backoff; fixed: wait the full timeout, then look once.')
-param syncWaitMode string = 'poll'
+@description('SYNC_WAIT_MODE: watch: one watcher reads the provisioning logs and the directory\'s changes for every waiting event; poll: each event polls logs and Entra with backoff; fixed: wait the full timeout, then look once.')
+param syncWaitMode string = 'watch'
+
+@description('SYNC_WATCH_INTERVAL_SECONDS: How often the sync watcher reads the provisioning logs and the directory\'s changes (SYNC_WAIT_MODE=watch).')
+param syncWatchIntervalSeconds string = '30'
 
 @description('CREDENTIAL_METHOD: First credential: tap (Temporary Access Pass), password or none.')
 param credentialMethod string = 'tap'
@@ -235,6 +238,9 @@ param renameOnNameChange string = 'false'
 
 @description('UPLOAD_COALESCE_SECONDS: Window in which single events share one bulkUpload request (0 = upload each at once).')
 param uploadCoalesceSeconds string = '10'
+
+@description('BATCH_UPLOAD_WAIT_SECONDS: How long a batch\'s last partial bulkUpload request waits for the batch\'s next record before the uploader looks whether the missing records are still on their way (they are then waited for again).')
+param batchUploadWaitSeconds string = '180'
 
 @description('PROVISIONING_POLL_INITIAL_SECONDS: First wait before polling the provisioning logs; doubles up to PROVISIONING_POLL_MAX_SECONDS.')
 param provisioningPollInitialSeconds string = '30'
@@ -509,6 +515,7 @@ var productSettings = {
   PROVISION_LEAD_DAYS: provisionLeadDays
   SYNC_TIMEOUT_MINUTES: syncTimeoutMinutes
   SYNC_WAIT_MODE: syncWaitMode
+  SYNC_WATCH_INTERVAL_SECONDS: syncWatchIntervalSeconds
   CREDENTIAL_METHOD: credentialMethod
   TAP_LIFETIME_MINUTES: tapLifetimeMinutes
   TAP_START_LOCAL_TIME: tapStartLocalTime
@@ -536,6 +543,7 @@ var productSettings = {
   WELCOME_TO_NEW_MAILBOX: welcomeToNewMailbox
   RENAME_ON_NAME_CHANGE: renameOnNameChange
   UPLOAD_COALESCE_SECONDS: uploadCoalesceSeconds
+  BATCH_UPLOAD_WAIT_SECONDS: batchUploadWaitSeconds
   PROVISIONING_POLL_INITIAL_SECONDS: provisioningPollInitialSeconds
   PROVISIONING_POLL_MAX_SECONDS: provisioningPollMaxSeconds
   TASKHUB_NAME: taskhubName

@@ -65,6 +65,17 @@ def resolve_person(request: dict[str, Any]) -> dict[str, Any] | None:
     return directory.find_person(runtime.current().graph, request["employeeId"])
 
 
+@bp.activity_trigger(input_name="request", activity=c.LOOKUP_HIRE)
+def lookup_hire(request: dict[str, Any]) -> dict[str, Any]:
+    """A hire's person, manager and best name candidate, in one JSON batch (see directory.lookup_hire)."""
+    return directory.lookup_hire(
+        runtime.current().graph,
+        employee_id=request["employeeId"],
+        manager_employee_id=request.get("managerEmployeeId"),
+        names=request.get("names"),
+    )
+
+
 @bp.activity_trigger(input_name="request", activity=c.RESOLVE_ACCOUNT)
 def resolve_account(request: dict[str, Any]) -> dict[str, Any] | None:
     """The account a confirmed correlation case names (by object id), for the update that links it."""

@@ -13,7 +13,15 @@ from itertools import islice
 from typing import Any
 
 from provisioning import naming
-from provisioning.graph import GraphClient, filter_eq, users_using_identifier
+from provisioning.graph import (
+    BatchRequest,
+    GraphClient,
+    ODataFilter,
+    filter_any,
+    filter_eq,
+    users_query,
+    users_using_identifier,
+)
 
 USER_SELECT = (
     "id",
@@ -161,40 +169,87 @@ def name_candidates(policy: naming.NamePolicy, employee: dict[str, Any], *, limi
 def names_in_use(graph: GraphClient, names: dict[str, Any], owner_id: str | None = None) -> bool:
     """Whether Entra already uses one of these generated names (UPN, mail, proxy address or sAMAccountName) on an
     account other than `owner_id` (a rename's own account)."""
-    return identifier_in_use(
-        graph,
-        naming.NameCandidate(
-            user_principal_name=names["userPrincipalName"],
-            mail=names["mail"],
-            mail_nickname=names["mailNickname"],
-            sam_account_name=names["samAccountName"],
-        ),
-        owner_id,
-    )
+    return identifier_in_use(graph, _candidate(names), owner_id)
 
 
 def find_manager(graph: GraphClient, manager_employee_id: str) -> dict[str, Any] | None:
     """The manager's account (for notifications), or None when no Entra account has that employeeId."""
-    users = graph.find_users(filter_eq("employeeId", manager_employee_id), select=MANAGER_SELECT)
+    return _chosen_manager(graph.find_users(filter_eq("employeeId", manager_employee_id), select=MANAGER_SELECT))
+
+
+def _chosen_manager(users: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """An enabled account first: a disabled duplicate of the manager must not receive mail for the team."""
     enabled = [user for user in users if user.get("accountEnabled", True)]
     chosen = enabled or users
     return dict(chosen[0]) if chosen else None
 
 
+def name_in_use_filter(candidate: naming.NameCandidate) -> ODataFilter:
+    """Users holding the candidate's UPN or mail (as UPN, mail or any proxy address) or its sAMAccountName.
+
+    One filter for the whole candidate: ``onPremisesSamAccountName`` can only be filtered with an advanced query
+    (``ConsistencyLevel: eventual`` and ``$count=true``), and an advanced query takes the other clauses too, so a
+    candidate costs one request instead of one per identifier plus one for the sAMAccountName. Advanced queries are
+    eventually consistent (seconds); what they cannot see yet is covered by the reservation entities (names held by
+    running events) and by the provisioning log's conflict, which moves the hire to its next name.
+    """
+    return filter_any(
+        *(users_using_identifier(identifier) for identifier in sorted(candidate.identifiers())),
+        filter_eq("onPremisesSamAccountName", candidate.sam_account_name),
+    )
+
+
 def identifier_in_use(graph: GraphClient, candidate: naming.NameCandidate, owner_id: str | None = None) -> bool:
     """Whether another Entra object already uses the candidate's UPN, mail (incl. proxy addresses) or
     sAMAccountName; `owner_id` is the person's own account, whose old addresses a rename may take back."""
-    for identifier in sorted(candidate.identifiers()):
-        users = graph.find_users(users_using_identifier(identifier), select=("id",), top=2)
-        if any(user.get("id") != owner_id for user in users):
-            return True
-    users = graph.find_users(
-        filter_eq("onPremisesSamAccountName", candidate.sam_account_name),
-        select=("id",),
-        advanced=True,
-        top=2,
-    )
+    users = graph.find_users(name_in_use_filter(candidate), select=("id",), advanced=True, top=2)
     return any(user.get("id") != owner_id for user in users)
+
+
+def _candidate(names: dict[str, Any]) -> naming.NameCandidate:
+    return naming.NameCandidate(
+        user_principal_name=names["userPrincipalName"],
+        mail=names["mail"],
+        mail_nickname=names["mailNickname"],
+        sam_account_name=names["samAccountName"],
+    )
+
+
+def lookup_hire(
+    graph: GraphClient,
+    *,
+    employee_id: str,
+    manager_employee_id: str | None,
+    names: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The lookups a hire starts with, in one JSON batch: the person, the manager, and the reserved best name.
+
+    Returns ``{"person", "manager", "inUse"}`` as :func:`find_person`, :func:`find_manager` and
+    :func:`names_in_use` would (``manager`` and ``inUse`` are None when not asked). The person's own manager, needed
+    only when the person already has an account, is read afterwards (its URL needs the account's id).
+    """
+    requests = [BatchRequest("person", users_query(filter_eq("employeeId", employee_id), select=USER_SELECT)[0])]
+    if manager_employee_id:
+        path, _ = users_query(filter_eq("employeeId", manager_employee_id), select=MANAGER_SELECT)
+        requests.append(BatchRequest("manager", path))
+    if names is not None:
+        path, headers = users_query(name_in_use_filter(_candidate(names)), select=("id",), advanced=True, top=1)
+        requests.append(BatchRequest("name", path, headers=headers))
+    answers = graph.batch(requests)
+    for answer in answers.values():
+        if not answer.ok:
+            raise answer.error()
+    found: list[dict[str, Any]] = answers["person"].body.get("value", [])
+    if len(found) > 1:
+        raise DuplicateEmployeeId(f"{len(found)} Entra accounts carry employeeId {employee_id}")
+    person = None
+    if found:
+        person = summary(found[0])
+        own_manager = graph.get_manager(person["id"], select=MANAGER_SELECT)
+        person["managerEmployeeId"] = (own_manager or {}).get("employeeId")
+    manager = _chosen_manager(answers["manager"].body.get("value", [])) if "manager" in answers else None
+    in_use = bool(answers["name"].body.get("value")) if "name" in answers else None
+    return {"person": person, "manager": manager, "inUse": in_use}
 
 
 def find_free_names(

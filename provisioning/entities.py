@@ -8,7 +8,8 @@ Each entity processes one operation at a time, which is what makes these safe wi
   `superseded` instead of overwriting newer data.
 - the mass-change breaker and the per-account lifecycle live in `provisioning.safeguards`.
 - `bulk_upload_queue` (singleton): records waiting for the next bulk request, so single events that arrive close
-  together share requests and every bulkUpload call is paced in one place.
+  together share requests, a batch's records travel in full requests however slowly they arrive, and every
+  bulkUpload call is paced in one place.
 
 Logic lives in plain functions over plain state (easy to test); the entity functions only adapt them.
 """
@@ -25,8 +26,9 @@ from provisioning.workflows import contracts as c
 bp = df.Blueprint()
 
 MAX_OPERATIONS_PER_REQUEST = 50
-GROUP_WAIT_LIMIT = timedelta(minutes=30)
-"""How long the queue holds back a batch's last partial request while the rest of the batch is still arriving."""
+DEFAULT_GROUP_WAIT_SECONDS = 180.0
+"""BATCH_UPLOAD_WAIT_SECONDS: how long a batch's partial request waits for the batch's next record before the
+uploader looks whether the missing records are still on their way (they are then waited for again)."""
 
 
 # -- name reservations -------------------------------------------------------------------------------------------
@@ -154,7 +156,11 @@ def enqueue(state: dict[str, Any] | None, item: dict[str, Any]) -> tuple[dict[st
     group = item.get("group")
     if group and group in state["groups"]:
         groups = dict(state["groups"])
-        groups[group] = {**groups[group], "arrived": groups[group].get("arrived", 0) + 1}
+        groups[group] = {
+            **groups[group],
+            "arrived": groups[group].get("arrived", 0) + 1,
+            "lastArrival": item.get("at") or groups[group].get("lastArrival"),
+        }
         state["groups"] = groups
     ticket: dict[str, Any] = {"startUploader": None}
     if not state.get("uploader"):
@@ -169,38 +175,69 @@ def expect_group(state: dict[str, Any] | None, group: str, count: int, at: str) 
     state = dict(state or _empty_queue())
     groups = dict(state["groups"])
     arrived = sum(1 for item in state["pending"] if item.get("group") == group)
-    groups[group] = {"expected": count, "arrived": arrived, "since": at}
+    groups[group] = {"expected": count, "arrived": arrived, "since": at, "lastArrival": at}
     state["groups"] = groups
     return state
 
 
-def leave_group(state: dict[str, Any] | None, group: str) -> dict[str, Any]:
-    """A batch member ended without a record to upload (failed early, superseded, rescinded)."""
+def leave_group(state: dict[str, Any] | None, group: str, at: str | None = None) -> dict[str, Any]:
+    """A batch member ended without a record to upload (failed early, superseded, rescinded, held)."""
     state = dict(state or _empty_queue())
     if group in state["groups"]:
         groups = dict(state["groups"])
-        groups[group] = {**groups[group], "expected": max(0, groups[group].get("expected", 0) - 1)}
+        current = groups[group]
+        groups[group] = {
+            **current,
+            "expected": max(0, current.get("expected", 0) - 1),
+            "lastArrival": at or current.get("lastArrival"),
+        }
         state["groups"] = groups
     return state
 
 
-def take(state: dict[str, Any] | None, at: str, quiet_seconds: float) -> tuple[dict[str, Any], dict[str, Any]]:
+def extend_group(state: dict[str, Any] | None, group: str, at: str) -> dict[str, Any]:
+    """The uploader looked: the batch's missing records are still on their way, so its partial waits again."""
+    state = dict(state or _empty_queue())
+    if group in state["groups"]:
+        state["groups"] = {**state["groups"], group: {**state["groups"][group], "lastArrival": at}}
+    return state
+
+
+def release_group(state: dict[str, Any] | None, group: str) -> dict[str, Any]:
+    """The uploader looked: nothing more of the batch is on its way, so its partial request may go."""
+    state = dict(state or _empty_queue())
+    state["groups"] = {name: value for name, value in state["groups"].items() if name != group}
+    return state
+
+
+def take(
+    state: dict[str, Any] | None,
+    at: str,
+    quiet_seconds: float,
+    group_wait_seconds: float = DEFAULT_GROUP_WAIT_SECONDS,
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """Hand the uploader the next bulk requests' worth of records.
 
-    Full requests (50 records) go at once. A partial request goes only once arrivals have been quiet for the
-    coalescing window, and never while a batch it belongs to is still arriving (up to GROUP_WAIT_LIMIT). When
-    nothing is left the uploader is told to finish, atomically with marking it inactive, so a record enqueued
-    afterwards always starts a new uploader.
+    Full requests (50 records) go at once. A single event's partial request goes once arrivals have been quiet
+    for the coalescing window. A batch's partial request waits until every member of the batch has either queued
+    its record or left; it never goes early because of time alone: when no record of the batch has arrived for
+    `group_wait_seconds`, the batch is listed in `verify` and the uploader looks whether the missing members are
+    still on their way (then `extend_group`) or not (then `release_group`). That is what keeps packing exact at
+    any clock speed and load. When nothing is left the uploader is told to finish, atomically with marking it
+    inactive, so a record enqueued afterwards always starts a new uploader.
     """
     state = dict(state or _empty_queue())
     now = datetime.fromisoformat(at)
     groups: dict[str, Any] = {
-        name: group
-        for name, group in state["groups"].items()
-        if group.get("arrived", 0) < group.get("expected", 0)
-        and now - datetime.fromisoformat(group["since"]) < GROUP_WAIT_LIMIT
+        name: group for name, group in state["groups"].items() if group.get("arrived", 0) < group.get("expected", 0)
     }
     state["groups"] = groups
+    verify = sorted(
+        name
+        for name, group in groups.items()
+        if now - datetime.fromisoformat(group.get("lastArrival") or group["since"])
+        >= timedelta(seconds=group_wait_seconds)
+    )
     pending: list[dict[str, Any]] = list(state["pending"])
     last = state.get("lastArrival")
     quiet = last is None or (now - datetime.fromisoformat(last)).total_seconds() >= quiet_seconds
@@ -217,7 +254,7 @@ def take(state: dict[str, Any] | None, at: str, quiet_seconds: float) -> tuple[d
     close = not chunks and not pending and not groups
     if close:
         state["uploader"] = None
-    return state, {"chunks": chunks, "close": close, "waiting": len(pending)}
+    return state, {"chunks": chunks, "close": close, "waiting": len(pending), "verify": verify}
 
 
 @bp.entity_trigger(context_name="context", entity_name=c.BULK_UPLOAD_QUEUE)
@@ -233,10 +270,17 @@ def bulk_upload_queue(context: df.DurableEntityContext) -> None:
         context.set_state(expect_group(state, payload["group"], int(payload["count"]), payload["at"]))
         context.set_result(True)
     elif operation == "leave":
-        context.set_state(leave_group(state, str(payload["group"])))
+        context.set_state(leave_group(state, str(payload["group"]), payload.get("at")))
+        context.set_result(True)
+    elif operation == "extend":
+        context.set_state(extend_group(state, str(payload["group"]), str(payload["at"])))
+        context.set_result(True)
+    elif operation == "release":
+        context.set_state(release_group(state, str(payload["group"])))
         context.set_result(True)
     elif operation == "take":
-        state, taken = take(state, payload["at"], float(payload.get("quietSeconds", 0)))
+        wait = float(payload.get("groupWaitSeconds", DEFAULT_GROUP_WAIT_SECONDS))
+        state, taken = take(state, payload["at"], float(payload.get("quietSeconds", 0)), wait)
         context.set_state(state)
         context.set_result(taken)
     else:

@@ -21,12 +21,9 @@ from collections.abc import Iterable, Iterator, Sequence
 from itertools import islice
 from typing import Any
 
-from provisioning.graph import GraphClient
+from provisioning.graph import MAX_IN_VALUES, GraphClient
 
 __all__ = ["MAX_IN_VALUES", "account_protection"]
-
-MAX_IN_VALUES = 15
-"""Graph accepts at most 15 values in one `in (...)` filter on directory objects."""
 
 _DIRECTORY_ROLE = "#microsoft.graph.directoryRole"
 _GROUP = "#microsoft.graph.group"

@@ -20,6 +20,8 @@ from emulators.entra import (
     control,
     directory_roles,
     graph_authentication,
+    graph_batch,
+    graph_delta,
     graph_provisioning,
     graph_users,
     keyvault,
@@ -107,7 +109,7 @@ class FrontDoor:
                     status_code=404,
                 )(scope, receive, recording_send)
                 return
-            if surface == "graph":
+            if surface == "graph" and not path.endswith("/$batch"):
                 with self.core.state.lock:
                     fault = self.core.faults.graph_fault()
                     retry_after = self.core.state.config["faults"].get("retryAfterSeconds")
@@ -117,13 +119,14 @@ class FrontDoor:
             await self.app(scope, receive, recording_send)
         finally:
             with self.core.state.lock:
-                self.core.state.calls.append(
+                self.core.state.record_call(
                     {
                         "method": scope["method"],
                         "host": host,
                         "path": path,
                         "status": status_seen,
                         "time": iso(now()),
+                        **({"inBatch": True} if scope.get(graph_batch.BATCH_ITEM) else {}),
                     }
                 )
 
@@ -161,6 +164,8 @@ def build_app(core: EmulatorCore) -> ASGIApp:
         routes=[
             *control.routes,
             *directory_roles.routes,
+            *graph_batch.routes,
+            *graph_delta.routes,
             *graph_users.routes,
             *graph_authentication.routes,
             *graph_provisioning.routes,
@@ -170,4 +175,7 @@ def build_app(core: EmulatorCore) -> ASGIApp:
         exception_handlers={HTTPException: _http_error},
     )
     app.state.core = core
-    return FrontDoor(app, core)
+    front_door = FrontDoor(app, core)
+    # $batch runs each of its requests through the front door, as if it had come on its own.
+    app.state.dispatch = front_door
+    return front_door

@@ -81,6 +81,8 @@ def default_config() -> dict[str, Any]:
         "managedIdentityClientId": DEFAULT_MANAGED_IDENTITY_CLIENT_ID,
         "servicePrincipalId": None,
         "jobId": None,
+        # Users per page of GET /users/delta (Graph documents no figure: "the number of objects in each page can vary").
+        "deltaPageSize": 100,
     }
 
 
@@ -144,6 +146,9 @@ def _validate(config: dict[str, Any]) -> None:
         raise ConfigError("matchingAttributes must be ['employeeId'] or ['employeeId', 'userPrincipalName']")
     if config["cnMapping"] not in ("selectUniqueValue", "displayName"):
         raise ConfigError("cnMapping must be 'selectUniqueValue' or 'displayName'")
+    page = config["deltaPageSize"]
+    if not isinstance(page, int) or isinstance(page, bool) or not 1 <= page <= 999:
+        raise ConfigError("deltaPageSize must be an integer from 1 to 999")
     if not isinstance(config["agentOnline"], bool):
         raise ConfigError("agentOnline must be a boolean")
     faults = config["faults"]

@@ -18,7 +18,7 @@ from emulators.entra.core import EmulatorCore, public_user
 from emulators.entra.graph_auth import authorize
 from emulators.entra.log_queries import unsupported_clause
 from emulators.entra.odata import Evaluator, FilterError, parse_filter
-from emulators.entra.paging import PagingError, decode_skiptoken, next_link
+from emulators.entra.paging import PagingError, decode_cursor, encode_cursor, link_with
 from emulators.entra.responses import graph_error, graph_json, request_ids
 from emulators.entra.routing import core_of, origin
 from emulators.entra.throttling import check_and_count
@@ -114,6 +114,12 @@ def _log_view(entry: dict[str, Any], version: str) -> dict[str, Any]:
 
 
 async def list_provisioning_logs(request: Request) -> Response:
+    """``GET /auditLogs/provisioning``: documented filters only, ``$top`` pages with a ``$skiptoken`` cursor.
+
+    The cursor is the last entry a page returned (its activity time and place in the log), not an offset, so an
+    entry that becomes visible while a client pages (logs appear minutes after the activity) cannot shift the
+    pages under it and make the client see one entry twice or skip another.
+    """
     _, denied = authorize(request, perms.READ_PROVISIONING_LOGS)
     if denied is not None:
         return denied
@@ -125,7 +131,7 @@ async def list_provisioning_logs(request: Request) -> Response:
         top = int(params.get("$top", LOG_PAGE_DEFAULT))
         if not 1 <= top <= LOG_PAGE_MAX:
             raise ValueError
-        offset = decode_skiptoken(params["$skiptoken"]) if "$skiptoken" in params else 0
+        after = _log_cursor(params["$skiptoken"]) if "$skiptoken" in params else None
     except (ValueError, PagingError):
         return graph_error(request, 400, "BadRequest", "Invalid $top or $skiptoken value.")
     node = None
@@ -148,17 +154,42 @@ async def list_provisioning_logs(request: Request) -> Response:
     at = now()
     evaluator = Evaluator(case_insensitive=frozenset())  # "The filters are all case sensitive."
     with core.state.lock:
-        visible = [_log_view(entry, version) for entry in core.state.logs if entry["_visibleAt"] <= at]
-    if node is not None:
-        visible = [entry for entry in visible if evaluator.matches(node, entry)]
-    visible.sort(key=lambda entry: entry["activityDateTime"], reverse=descending)
+        logs = core.state.logs
+        core.state.log_index.refresh(logs)
+        keyed = [
+            ((logs[position]["activityDateTime"], position), logs[position])
+            for position in core.state.log_index.candidates(node)
+            if logs[position]["_visibleAt"] <= at
+        ]
+    keyed.sort(key=lambda pair: pair[0], reverse=descending)
+    if after is not None:
+        keyed = [pair for pair in keyed if (pair[0] < after if descending else pair[0] > after)]
+    page: list[dict[str, Any]] = []
+    last: tuple[str, int] | None = None
+    more = False
+    for key, entry in keyed:
+        view = _log_view(entry, version)
+        if node is not None and not evaluator.matches(node, view):
+            continue
+        if len(page) == top:
+            more = True
+            break
+        page.append(view)
+        last = key
     body: dict[str, Any] = {
         "@odata.context": f"{origin(request)}/{version}/$metadata#auditLogs/provisioning",
-        "value": visible[offset : offset + top],
+        "value": page,
     }
-    if offset + top < len(visible):
-        body["@odata.nextLink"] = next_link(request, offset + top)
+    if more and last is not None:
+        body["@odata.nextLink"] = link_with(request, "$skiptoken", encode_cursor({"after": list(last)}))
     return graph_json(request, body)
+
+
+def _log_cursor(token: str) -> tuple[str, int]:
+    after = decode_cursor(token).get("after")
+    if not (isinstance(after, list) and len(after) == 2 and isinstance(after[0], str) and isinstance(after[1], int)):
+        raise PagingError("The skip token is invalid or has expired.")
+    return after[0], after[1]
 
 
 def _job_view(job: dict[str, Any]) -> dict[str, Any]:

@@ -234,6 +234,29 @@ async def patch_user(request: Request) -> Response:
     return Response(status_code=204, headers=request_ids(request))
 
 
+async def delete_user(request: Request) -> Response:
+    """``DELETE /users/{id}``: a cloud-only user goes to deleted items (restorable for 30 days, so a delta query
+    reports it ``@removed`` with reason ``changed``); an AD-synced user is deleted in AD, never through Graph."""
+    _, denied = authorize(request, perms.WRITE_USERS)
+    if denied is not None:
+        return denied
+    core = core_of(request)
+    with core.state.lock:
+        user = path_user(request)
+        if isinstance(user, Response):
+            return user
+        if user.get("_onPremisesMastered"):
+            return graph_error(
+                request,
+                400,
+                "Request_BadRequest",
+                "Unable to delete the specified user: it is an on-premises mastered Directory Sync object.",
+            )
+        core.state.entra.remove(user["id"], reason="changed")
+        core.state.mark_dirty()
+    return Response(status_code=204, headers=request_ids(request))
+
+
 def _recipients(message: dict[str, Any], field: str) -> list[str] | None:
     """Addresses of one recipient list, or None when an entry is malformed."""
     found: list[str] = []
@@ -343,6 +366,7 @@ routes = [
     Route("/{version:graphversion}/users", list_users, methods=["GET"]),
     Route(_USER, get_user, methods=["GET"]),
     Route(_USER, patch_user, methods=["PATCH"]),
+    Route(_USER, delete_user, methods=["DELETE"]),
     Route(_USER + "/manager", get_manager, methods=["GET"]),
     Route(_USER + "/sendMail", send_mail, methods=["POST"]),
     Route(_USER + "/revokeSignInSessions", revoke_sessions, methods=["POST"]),

@@ -13,7 +13,12 @@ Property names resolve case-insensitively (the service's own bulkUpload ``Locati
 
 from __future__ import annotations
 
+import bisect
+import datetime as dt
+from typing import Any
+
 from emulators.entra.odata import Compare, Func, Literal, Logical, Node, Prop
+from emulators.entra.timeutil import parse_iso
 
 _EQ_CONTAINS = frozenset({"eq", "contains"})
 _EQ_RANGE = frozenset({"eq", "gt", "lt"})
@@ -74,3 +79,64 @@ def _operand_problem(operator: str, subject: Node, value: Node, allowed: dict[st
     if not isinstance(value, Literal) or value.value is None:
         return f"'{subject.path} {operator}' needs a literal value"
     return None
+
+
+class LogIndex:
+    """Provisioning-log positions by source id and job id, and their activity times in order.
+
+    Built incrementally as the pipeline appends entries, so a query for one record or for the entries after an
+    instant touches those entries only, however many the tenant has logged (the watcher and the per-event checks
+    ask exactly those questions).
+    """
+
+    def __init__(self) -> None:
+        self._logs: list[dict[str, Any]] | None = None
+        self._by_key: dict[tuple[str, str], list[int]] = {}
+        self._times: list[float] = []
+        self._ordered = True
+
+    def refresh(self, logs: list[dict[str, Any]]) -> None:
+        if logs is not self._logs:
+            self._logs, self._by_key, self._times, self._ordered = logs, {}, [], True
+        for position in range(len(self._times), len(logs)):
+            entry = logs[position]
+            source = (entry.get("sourceIdentity") or {}).get("id")
+            for key in (("sourceidentity/id", source), ("jobid", entry.get("jobId"))):
+                if isinstance(key[1], str):
+                    self._by_key.setdefault(key, []).append(position)  # type: ignore[arg-type]
+            moment = parse_iso(str(entry["activityDateTime"])).timestamp()
+            if self._times and moment < self._times[-1]:
+                self._ordered = False
+            self._times.append(moment)
+
+    def candidates(self, node: Node | None) -> list[int]:
+        """Positions that can match ``node`` (a superset; the caller still evaluates the filter), in log order."""
+        every = range(len(self._times))
+        if node is None:
+            return list(every)
+        chosen: set[int] | None = None
+        for clause in _conjuncts(node):
+            found = self._clause(clause)
+            if found is not None:
+                chosen = found if chosen is None else chosen & found
+        return list(every) if chosen is None else sorted(chosen)
+
+    def _clause(self, clause: Node) -> set[int] | None:
+        if not (isinstance(clause, Compare) and isinstance(clause.left, Prop) and isinstance(clause.right, Literal)):
+            return None
+        path, value = clause.left.path.lower(), clause.right.value
+        if clause.op == "eq" and isinstance(value, str) and path in ("sourceidentity/id", "jobid"):
+            return set(self._by_key.get((path, value), ()))
+        if path == "activitydatetime" and isinstance(value, dt.datetime) and self._ordered:
+            moment = value.timestamp()
+            if clause.op == "gt":
+                return set(range(bisect.bisect_right(self._times, moment), len(self._times)))
+            if clause.op == "lt":
+                return set(range(bisect.bisect_left(self._times, moment)))
+        return None
+
+
+def _conjuncts(node: Node) -> list[Node]:
+    if isinstance(node, Logical) and node.op == "and":
+        return [clause for part in node.parts for clause in _conjuncts(part)]
+    return [node]

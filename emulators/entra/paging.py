@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from typing import Any
 from urllib.parse import quote, urlencode
 
 from starlette.requests import Request
@@ -29,10 +30,35 @@ def decode_skiptoken(token: str) -> int:
     return offset
 
 
+def encode_cursor(cursor: dict[str, Any]) -> str:
+    """An opaque state token carrying ``cursor`` (where the next page starts, what a delta round covers)."""
+    return base64.urlsafe_b64encode(json.dumps(cursor, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def decode_cursor(token: str) -> dict[str, Any]:
+    try:
+        padded = token + "=" * (-len(token) % 4)
+        cursor = json.loads(base64.urlsafe_b64decode(padded))
+    except ValueError as error:
+        raise PagingError("The skip token is invalid or has expired.") from error
+    if not isinstance(cursor, dict):
+        raise PagingError("The skip token is invalid or has expired.")
+    return cursor
+
+
 def next_link(request: Request, offset: int) -> str:
     """The same query with a new ``$skiptoken``, on the host the client called."""
-    params = [(key, value) for key, value in request.query_params.multi_items() if key != "$skiptoken"]
-    params.append(("$skiptoken", encode_skiptoken(offset)))
+    return link_with(request, "$skiptoken", encode_skiptoken(offset))
+
+
+def link_with(request: Request, name: str, token: str, drop: tuple[str, ...] = ()) -> str:
+    """The request's URL with the state token ``name`` set to ``token`` (and the parameters in ``drop`` left out)."""
+    params = [
+        (key, value)
+        for key, value in request.query_params.multi_items()
+        if key not in ("$skiptoken", "$deltatoken", "$skipToken", "$deltaToken", name) and key not in drop
+    ]
+    params.append((name, token))
     host = request.headers.get("host", request.url.netloc)
     query = urlencode(params, safe="$'(),:/@", quote_via=quote)
     return f"{request.url.scheme}://{host}{request.url.path}?{query}"

@@ -135,3 +135,4 @@ class EmulatorServer:
         if self.core is not None:
             with contextlib.suppress(OSError):
                 self.core.state.flush(force=True)
+            self.core.state.store.close()

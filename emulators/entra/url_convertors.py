@@ -29,7 +29,21 @@ class JobCommandConvertor(Convertor[str]):
         return value
 
 
+class DeltaFunctionConvertor(Convertor[str]):
+    """The delta function, by its short and its qualified name, with or without the call's parentheses (the SDKs
+    send ``delta()``)."""
+
+    regex = "(?:microsoft\\.graph\\.)?delta(?:\\(\\))?"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
 register_url_convertor("graphversion", GraphVersionConvertor())
+register_url_convertor("deltafunction", DeltaFunctionConvertor())
 register_url_convertor("jobcommand", JobCommandConvertor())
 
-REGISTERED = ("graphversion", "jobcommand")
+REGISTERED = ("graphversion", "jobcommand", "deltafunction")

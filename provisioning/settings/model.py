@@ -43,7 +43,7 @@ from provisioning.settings.spec import (
 )
 
 GraphAuth = Literal["managed_identity", "client_secret"]
-SyncWaitMode = Literal["poll", "fixed"]
+SyncWaitMode = Literal["watch", "poll", "fixed"]
 CredentialMethod = Literal["tap", "password", "none"]
 CredentialRecipient = Literal["manager", "personal", "both"]
 MailPermission = Literal["exchange_rbac", "graph"]
@@ -129,6 +129,7 @@ class Settings(BaseSettings):
     provision_lead_days: Annotated[int, _whole(0, 365)]
     sync_timeout_minutes: Annotated[int, _whole(1, 7 * 24 * 60)]
     sync_wait_mode: Annotated[SyncWaitMode, _one_of(SyncWaitMode)]
+    sync_watch_interval_seconds: Annotated[int, _whole(5, 3600)]
     credential_method: Annotated[CredentialMethod, _one_of(CredentialMethod)]
     tap_lifetime_minutes: Annotated[int, _whole(*TAP_LIFETIME_RANGE)]
     tap_start_local_time: LocalTime
@@ -156,6 +157,7 @@ class Settings(BaseSettings):
     welcome_to_new_mailbox: Flag
     rename_on_name_change: Flag
     upload_coalesce_seconds: Annotated[int, _whole(0, 300)]
+    batch_upload_wait_seconds: Annotated[int, _whole(10, 86400)]
     provisioning_poll_initial_seconds: Annotated[int, _whole(1, 3600)]
     provisioning_poll_max_seconds: Annotated[int, _whole(1, 3600)]
     taskhub_name: Annotated[str, BeforeValidator(parsers.taskhub)]

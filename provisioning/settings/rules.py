@@ -42,6 +42,11 @@ def problems_across_settings(values: Mapping[str, Any], failed: set[str]) -> lis
         problems.append(
             f"PROVISIONING_POLL_INITIAL_SECONDS ({initial}) must be shorter than SYNC_TIMEOUT_MINUTES ({timeout} min)"
         )
+    interval = values["SYNC_WATCH_INTERVAL_SECONDS"]
+    if interval is not None and timeout is not None and interval >= timeout * 60:
+        problems.append(
+            f"SYNC_WATCH_INTERVAL_SECONDS ({interval}) must be shorter than SYNC_TIMEOUT_MINUTES ({timeout} min)"
+        )
     return problems
 
 

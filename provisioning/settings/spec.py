@@ -133,8 +133,14 @@ SETTINGS: tuple[SettingSpec, ...] = (
     ),
     _spec(
         "SYNC_WAIT_MODE",
-        "poll",
-        "poll: poll logs and Entra with backoff; fixed: wait the full timeout, then look once.",
+        "watch",
+        "watch: one watcher reads the provisioning logs and the directory's changes for every waiting event; "
+        "poll: each event polls logs and Entra with backoff; fixed: wait the full timeout, then look once.",
+    ),
+    _spec(
+        "SYNC_WATCH_INTERVAL_SECONDS",
+        "30",
+        "How often the sync watcher reads the provisioning logs and the directory's changes (SYNC_WAIT_MODE=watch).",
     ),
     _spec("CREDENTIAL_METHOD", "tap", "First credential: tap (Temporary Access Pass), password or none."),
     _spec("TAP_LIFETIME_MINUTES", "480", "Temporary Access Pass lifetime in minutes (Entra allows 10..43200)."),
@@ -245,6 +251,12 @@ SETTINGS: tuple[SettingSpec, ...] = (
         "UPLOAD_COALESCE_SECONDS",
         "10",
         "Window in which single events share one bulkUpload request (0 = upload each at once).",
+    ),
+    _spec(
+        "BATCH_UPLOAD_WAIT_SECONDS",
+        "180",
+        "How long a batch's last partial bulkUpload request waits for the batch's next record before the uploader "
+        "looks whether the missing records are still on their way (they are then waited for again).",
     ),
     _spec(
         "PROVISIONING_POLL_INITIAL_SECONDS",

@@ -14,6 +14,7 @@ from typing import Any, Final
 HR_EVENT: Final = "hr_event"
 HR_BATCH: Final = "hr_batch"
 BULK_UPLOADER: Final = "bulk_uploader"
+SYNC_WATCHER: Final = "sync_watcher"
 SIGNATURE_GUARD: Final = "signature_guard"
 HRIS_NOTIFICATION: Final = "hris_notification"
 
@@ -38,6 +39,10 @@ WAKE_PENDING_HIRE: Final = "wake_pending_hire"
 FETCH_HR_EVENT: Final = "fetch_hr_event"
 WRITE_BACK_TO_HR: Final = "write_back_to_hr"
 GET_INSTANCE_STATE: Final = "get_instance_state"
+LOOKUP_HIRE: Final = "lookup_hire"
+START_SYNC_WATCHER: Final = "start_sync_watcher"
+WATCH_TENANT: Final = "watch_tenant"
+CHECK_BATCH_ARRIVING: Final = "check_batch_arriving"
 
 # Entities
 NAME_RESERVATION: Final = "name_reservation"
@@ -46,6 +51,8 @@ CHANGE_BREAKER: Final = "change_breaker"
 ACCOUNT_LIFECYCLE: Final = "account_lifecycle"
 BULK_UPLOAD_QUEUE: Final = "bulk_upload_queue"
 EMPLOYEE_RECORD: Final = "employee_record"
+SYNC_WATCH: Final = "sync_watch"
+SYNC_WATCH_REGISTRY: Final = "sync_watch_registry"
 SINGLETON_KEY: Final = "default"
 
 # External events raised into an hr_event instance
@@ -54,6 +61,8 @@ EVENT_APPROVE: Final = "approve"
 EVENT_UPLOADED: Final = "bulk-upload-result"
 EVENT_PENDING_HIRE_CHANGED: Final = "pending-hire-changed"
 """Raised into a waiting hire when an amendment or a withdrawal was queued for it in its employee record."""
+EVENT_SYNC_NOTICE_PREFIX: Final = "sync-notice-"
+"""Prefix of what the sync watcher raises into a waiting event (one name per upload attempt)."""
 
 
 def rescind_event(stage: str, hold: int | None = None) -> str:
@@ -72,6 +81,7 @@ def approve_event(hold: int | None = None) -> str:
 EVENT_INSTANCE_PREFIX: Final = "hr-"
 BATCH_INSTANCE_PREFIX: Final = "batch-"
 UPLOADER_INSTANCE_PREFIX: Final = "bulk-uploader-"
+WATCHER_INSTANCE_PREFIX: Final = "sync-watcher-"
 SIGNATURE_INSTANCE_PREFIX: Final = "sig-"
 
 # Stages shown in custom status (docs/design.md, "Stages and status"), in the order a hire passes through them.
@@ -110,7 +120,7 @@ class WorkflowOptions:
 
     provision_lead_days: int = 7
     sync_timeout_minutes: int = 60
-    sync_wait_mode: str = "poll"
+    sync_wait_mode: str = "watch"
     credential_method: str = "tap"
     credential_recipient: str = "manager"
     tap_lifetime_minutes: int = 480
@@ -128,7 +138,9 @@ class WorkflowOptions:
     name_conflict_retries: int = 3
     poll_initial_seconds: int = 30
     poll_max_seconds: int = 300
+    sync_watch_interval_seconds: int = 30
     upload_coalesce_seconds: int = 10
+    batch_upload_wait_seconds: int = 180
     bulk_calls_per_5s: int = 40
     bulk_daily_call_quota: int = 2000
     welcome_to_new_mailbox: bool = False

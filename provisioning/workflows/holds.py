@@ -18,7 +18,8 @@ import azure.durable_functions as df
 
 from provisioning import safeguards
 from provisioning.workflows import contracts as c
-from provisioning.workflows.steps import Step, call_retrying, wait_for_events
+from provisioning.workflows.names import release_reservations
+from provisioning.workflows.steps import QUEUE, Step, call_retrying, wait_for_events
 
 BREAKER = df.EntityId(c.CHANGE_BREAKER, c.SINGLETON_KEY)
 COUNTED_AT_SUBMISSION = frozenset({"termination", "rehire", "leave-of-absence", "return-from-leave"})
@@ -87,6 +88,14 @@ def hold(run: Any, kind: str, reasons: list[str]) -> Step:
     run.holds += 1
     number = run.holds
     run.held_reasons.extend(reasons)
+    if run.group and not run.enqueued:
+        # A held batch member may wait for days: the rest of its batch must not wait for it to pack its requests.
+        context.signal_entity(QUEUE, "leave", {"group": run.group, "at": run.now().isoformat()})
+        run.group = None
+    if getattr(run, "first_name", None) is not None:
+        # The hire's best name, reserved ahead of its lookup, is not held while it waits; it reserves again after.
+        release_reservations(context, run.reserved)
+        run.reserved, run.first_name = [], None
     run.progress.enter("held", detail=f"{kind}: approve or rescind", hold=number)
     yield call_retrying(
         context,

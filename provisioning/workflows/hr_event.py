@@ -19,10 +19,16 @@ from provisioning.workflows import contracts as c
 from provisioning.workflows import correlation, holds, lifecycle, pending_hire
 from provisioning.workflows.blueprint import bp
 from provisioning.workflows.employee_record import record_id
-from provisioning.workflows.names import mark_taken, next_name_after_conflict, release_reservations, reserve_names
+from provisioning.workflows.names import (
+    best_name,
+    mark_taken,
+    next_name_after_conflict,
+    release_reservations,
+    reserve_names,
+)
 from provisioning.workflows.plan import decide_action, effective_instant, record_spec
 from provisioning.workflows.progress import Progress
-from provisioning.workflows.provisioning_outcome import upload_and_await
+from provisioning.workflows.provisioning_outcome import stop_watching, upload_and_await
 from provisioning.workflows.steps import (
     QUEUE,
     Step,
@@ -70,6 +76,14 @@ class EventRun:
         self.zone = schedule.zone(self.employee.get("timeZone"), self.options.default_time_zone)
         self.amended_by: list[str] = list(payload.get("amendedBy") or [])
         """Events that amended this pending hire before it started (see pending_hire)."""
+        self.watching = False
+        """Registered with the sync watch (SYNC_WAIT_MODE=watch) and not yet let go (provisioning_outcome)."""
+        self.watch_primed = False
+        self.watch_attempts = 0
+        self.first_name: dict[str, Any] | None = None
+        """A hire's best name candidate, reserved and checked in Entra together with the person (best_name)."""
+        self.managers: dict[str, dict[str, Any] | None] = {}
+        """Managers already looked up in this run, by employeeId (the hire's batched lookup found one)."""
 
     def carry_over(self) -> dict[str, Any]:
         """The input of this run's next execution (a hire that continues as new after its start date moved)."""
@@ -153,14 +167,15 @@ def hr_event(context: df.DurableOrchestrationContext) -> Step:
 
 
 def _let_go(run: EventRun) -> None:
-    """Release this event's name reservations (or keep them as taken once provisioned) and, if it never queued a
-    record, its place in a batch."""
+    """Release this event's name reservations (or keep them as taken once provisioned), its registration with the
+    sync watch and, if it never queued a record, its place in a batch."""
+    stop_watching(run)
     if run.names_used:
         mark_taken(run.context, run.reserved, "provisioned")
     else:
         release_reservations(run.context, run.reserved)
     if run.group and not run.enqueued:
-        run.context.signal_entity(QUEUE, "leave", {"group": run.group})
+        run.context.signal_entity(QUEUE, "leave", {"group": run.group, "at": run.now().isoformat()})
     if run.event["type"] in ("hire", "rehire"):
         run.context.signal_entity(record_id(run.employee_id), "hire-ended", {"instanceId": run.context.instance_id})
 
@@ -197,7 +212,7 @@ def _run(run: EventRun) -> Step:
 
     # 6. Resolve the person in Entra; a hire for an existing account becomes an update or a rehire.
     run.progress.enter("resolving")
-    person: dict[str, Any] | None = yield call_retrying(context, c.RESOLVE_PERSON, {"employeeId": run.employee_id})
+    person = yield from _resolve(run)
     if person is None:
         # No account carries the employeeId: a confirmed go-live case names one, or an open case holds the event.
         outcome, person = yield from correlation.account_without_employee_id(run)
@@ -206,6 +221,9 @@ def _run(run: EventRun) -> Step:
     action, warning = decide_action(event["type"], person, update_creates_missing=run.options.update_creates_missing)
     if warning:
         run.warnings.append(warning)
+    if run.first_name is not None and action not in ("hire", "rehire-new"):
+        release_reservations(context, run.reserved)  # an account exists: the hire's best name is not needed
+        run.reserved, run.first_name = [], None
     if action != event["type"]:
         run.progress.retype(action)
 
@@ -220,6 +238,30 @@ def _run(run: EventRun) -> Step:
     _record_lifecycle(run, action)
     yield context.call_entity(watermark, "apply", {"occurredAt": event.get("occurredAt"), "eventId": event["eventId"]})
     return result
+
+
+def _resolve(run: EventRun) -> Step:
+    """The person's Entra account; for a hire, looked up in one JSON batch with the manager and the best name.
+
+    A hire almost always needs all three, so its best name candidate is reserved first (entities, no Graph call)
+    and checked in Entra in the same batch as the person and the manager (directory.lookup_hire).
+    """
+    context = run.context
+    if run.event["type"] != "hire":
+        person: dict[str, Any] | None = yield call_retrying(context, c.RESOLVE_PERSON, {"employeeId": run.employee_id})
+        return person
+    first = yield from best_name(context, run.employee)
+    run.reserved = list(first["keys"])
+    manager_id = run.employee.get("managerEmployeeId")
+    looked = yield call_retrying(
+        context,
+        c.LOOKUP_HIRE,
+        {"employeeId": run.employee_id, "managerEmployeeId": manager_id, "names": first["names"]},
+    )
+    if manager_id:
+        run.managers[manager_id] = looked.get("manager")
+    run.first_name = {**first, "inUse": looked.get("inUse")}
+    return looked.get("person")
 
 
 def _on_arrival(run: EventRun) -> Step:
@@ -291,7 +333,10 @@ def _provision_new_account(run: EventRun) -> Step:
     """Hire (or rehire with no account left): names, manager, upload, outcome, sync, credential, notify."""
     context = run.context
     tried: list[str] = []
-    names, run.reserved, name_warnings = yield from reserve_names(context, run.progress, run.employee, tried)
+    first, run.first_name = run.first_name, None
+    names, run.reserved, name_warnings = yield from reserve_names(
+        context, run.progress, run.employee, tried, first=first
+    )
     run.warnings.extend(name_warnings)
     manager = yield from _resolve_manager(run)
     yield from _preflight(run)
@@ -459,9 +504,10 @@ def _resolve_manager(run: EventRun, employee_id: str | None = None) -> Step:
     manager_id = employee_id or run.employee.get("managerEmployeeId")
     if not manager_id:
         return None
-    manager: dict[str, Any] | None = yield call_retrying(
-        run.context, c.RESOLVE_MANAGER, {"managerEmployeeId": manager_id}
-    )
+    if manager_id in run.managers:
+        manager: dict[str, Any] | None = run.managers[manager_id]
+    else:
+        manager = yield call_retrying(run.context, c.RESOLVE_MANAGER, {"managerEmployeeId": manager_id})
     if manager is None:
         run.warnings.append(f"manager {manager_id} was not found in Entra; notifications go to IT")
     return manager
@@ -513,7 +559,14 @@ def _first_credential(run: EventRun, user: dict[str, Any], manager: dict[str, An
     return issued
 
 
+DETAIL_KEYS = ("id", "userPrincipalName", "mail", "displayName", "onPremisesSyncEnabled", "onPremisesSamAccountName")
+
+
 def _details(run: EventRun, user: dict[str, Any]) -> Step:
+    """The account's details for the output and the welcome: the summary Graph just returned when it has them all
+    (the sync notice or the event's own check read them moments ago), else one read."""
+    if all(key in user for key in DETAIL_KEYS):
+        return {key: user.get(key) for key in DETAIL_KEYS}
     details: dict[str, Any] = yield call_retrying(run.context, c.GET_USER_DETAILS, {"userId": user["id"]})
     return details
 

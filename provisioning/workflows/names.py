@@ -57,6 +57,68 @@ def mark_taken(context: Any, keys: list[str], kind: str) -> None:
         )
 
 
+def best_name(context: Any, employee: dict[str, Any]) -> Step:
+    """Generate the candidates and reserve the best one, before the hire's lookups (no Graph call).
+
+    Returns `{"found": <the generated candidates>, "names": <the best one, reserved> | None, "keys": [...]}`; the
+    names are None when another event holds the best candidate. The caller checks the reserved names in Entra in
+    the same JSON batch as the person and the manager, and passes the result on to `reserve_names` as `first`.
+    """
+    found = yield call_retrying(
+        context,
+        c.NAME_CANDIDATES,
+        {"employee": {key: employee.get(key) for key in NAME_FIELDS}, "limit": MAX_CANDIDATES},
+    )
+    if not found["candidates"]:
+        return {"found": found, "names": None, "keys": []}
+    names = found["candidates"][0]
+    keys = reservation_keys(names)
+    request = {"owner": context.instance_id, "at": context.current_utc_datetime.isoformat()}
+    grants = yield context.task_all(
+        [context.call_entity(df.EntityId(c.NAME_RESERVATION, key), "reserve", request) for key in keys]
+    )
+    if not all(grants):
+        release_reservations(context, [key for key, ok in zip(keys, grants, strict=True) if ok])
+        return {"found": found, "names": None, "keys": []}
+    return {"found": found, "names": names, "keys": keys}
+
+
+def _generated(context: Any, employee: dict[str, Any], first: dict[str, Any] | None) -> Step:
+    """The generated candidates: those `best_name` already has, or a fresh call (pure generation, no Graph)."""
+    if first is not None:
+        return first["found"]
+    found = yield call_retrying(
+        context,
+        c.NAME_CANDIDATES,
+        {"employee": {key: employee.get(key) for key in NAME_FIELDS}, "limit": MAX_CANDIDATES},
+    )
+    return found
+
+
+def _held(context: Any, keys: list[str], request: dict[str, Any], checked: dict[str, Any] | None) -> Step:
+    """Reserve `keys` for this event (True), or give back what was granted when another event was quicker."""
+    if checked is not None:
+        return True  # best_name reserved them
+    grants = yield context.task_all(
+        [context.call_entity(df.EntityId(c.NAME_RESERVATION, key), "reserve", request) for key in keys]
+    )
+    if not all(grants):
+        release_reservations(context, [key for key, ok in zip(keys, grants, strict=True) if ok])
+        return False
+    return True
+
+
+def _used_in_entra(context: Any, names: dict[str, Any], owner_id: str | None, checked: dict[str, Any] | None) -> Step:
+    """Whether Entra uses the names (one request; none when the hire's batched lookup already answered)."""
+    if checked is not None:
+        return bool(checked["inUse"])
+    check: dict[str, Any] = {"names": names}
+    if owner_id:
+        check["ownerId"] = owner_id
+    in_use = yield call_retrying(context, c.CHECK_NAME_IN_USE, check)
+    return bool(in_use.get("inUse"))
+
+
 def reserve_names(
     context: Any,
     progress: Progress,
@@ -64,20 +126,19 @@ def reserve_names(
     tried: list[str],
     *,
     account: dict[str, Any] | None = None,
+    first: dict[str, Any] | None = None,
 ) -> Step:
     """Reserve the first candidate that no other event holds and Entra does not use.
 
     `account` (a rename) is the existing account the names are for (`id`, `userPrincipalName`): its current name
-    is returned as is, with no keys, when it comes first. Returns `(names, keys, warnings)`; the caller releases
-    `keys` (or marks them provisioned) when it ends.
+    is returned as is, with no keys, when it comes first. `first` is what `best_name` reserved and the hire's
+    batched lookup found (`inUse`): that candidate is neither reserved nor looked up again. Returns
+    `(names, keys, warnings)`; the caller releases `keys` (or marks them provisioned) when it ends.
     """
     own_upn = str((account or {}).get("userPrincipalName") or "").lower()
     owner_id = (account or {}).get("id")
-    found = yield call_retrying(
-        context,
-        c.NAME_CANDIDATES,
-        {"employee": {key: employee.get(key) for key in NAME_FIELDS}, "limit": MAX_CANDIDATES},
-    )
+    found = yield from _generated(context, employee, first)
+    answered = first if first is not None and first.get("names") and first.get("inUse") is not None else None
     warnings: list[str] = list(found.get("warnings", []))
     skipped = {upn.lower() for upn in tried}
     candidates = [names for names in found["candidates"] if names["userPrincipalName"].lower() not in skipped]
@@ -105,25 +166,16 @@ def reserve_names(
                 progress.enter("names", user_principal_name=names["userPrincipalName"])
                 return names, [], warnings
             keys = reservation_keys(names)
-            free = all(looks[offset : offset + len(keys)])
+            checked = answered if answered is not None and names == answered["names"] else None
+            free = checked is not None or all(looks[offset : offset + len(keys)])
             offset += len(keys)
-            if not free:
-                continue
-            grants = yield context.task_all(
-                [context.call_entity(df.EntityId(c.NAME_RESERVATION, key), "reserve", request) for key in keys]
-            )
-            if not all(grants):  # another event took it since the look
-                release_reservations(context, [key for key, ok in zip(keys, grants, strict=True) if ok])
+            if not free or not (yield from _held(context, keys, request, checked)):
                 continue
             if checks >= MAX_DIRECTORY_CHECKS:
                 release_reservations(context, keys)
                 break
             checks += 1
-            check: dict[str, Any] = {"names": names}
-            if owner_id:
-                check["ownerId"] = owner_id
-            in_use = yield call_retrying(context, c.CHECK_NAME_IN_USE, check)
-            if in_use.get("inUse"):
+            if (yield from _used_in_entra(context, names, owner_id, checked)):
                 warnings.append(f"{names['userPrincipalName']} is already used in Entra; took the next candidate")
                 mark_taken(context, keys, "entra")
                 continue

@@ -1,10 +1,12 @@
 """Upload a record and wait for what became of it: the provisioning log's verdict and, for an account that must
 sign in, the account synced into Entra ID.
 
-The provisioning service reports minutes after an upload, and Entra Connect sync adds its own delay; this step
-polls both with backoff against one durable deadline (SYNC_TIMEOUT_MINUTES), and turns a name conflict into a
-retry with another name, every other failure into the event's failure code. Used by every path that writes
-(hr_event, lifecycle).
+The provisioning service reports minutes after an upload, and Entra Connect sync adds its own delay. How the event
+learns of both is SYNC_WAIT_MODE: `watch` (default) registers with the sync watch (provisioning.sync_watch) and
+waits for the watcher's notice; `poll` polls both with backoff itself; `fixed` waits out the deadline and looks once.
+Every mode races one durable deadline (SYNC_TIMEOUT_MINUTES) started at the upload, and at that deadline the event
+always looks for itself, so a watcher outage never loses an event. A name conflict becomes a retry with another
+name, every other failure the event's failure code. Used by every path that writes (hr_event, lifecycle).
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from provisioning import sync_watch
 from provisioning.workflows import contracts as c
-from provisioning.workflows.steps import Step, call_retrying, cancel_timer, poll_delays, upload_record
+from provisioning.workflows.steps import Step, call_retrying, cancel_timer, decoded, poll_delays, upload_record
 
 
 def upload_and_await(run: Any, spec: dict[str, Any], *, expect_user: bool, require_enabled: bool = False) -> Step:
@@ -25,6 +28,10 @@ def upload_and_await(run: Any, spec: dict[str, Any], *, expect_user: bool, requi
     """
     context, options = run.context, run.options
     run.progress.enter("uploading")
+    notice = None
+    if options.sync_wait_mode == "watch":
+        # Registered before the upload: the watcher's directory change link must predate the account's creation.
+        notice = yield from _watch(run, expect_user=expect_user, require_enabled=require_enabled)
     run.enqueued = True
     upload = yield from upload_record(context, spec, run.group)
     run.mark("uploadedAt")
@@ -45,6 +52,12 @@ def upload_and_await(run: Any, spec: dict[str, Any], *, expect_user: bool, requi
         yield deadline
         check = yield call_retrying(context, c.CHECK_PROVISIONING, check_input)
         return _settle(run, check, seen_log=check.get("log"), deadline_passed=True)
+    if notice is not None:
+        shard = sync_watch.shard(context.instance_id)
+        context.signal_entity(shard, "uploaded", {"instanceId": context.instance_id, "submittedAt": submitted_at})
+        settled = yield from _await_notices(run, notice, deadline_at, check_input)
+        stop_watching(run)
+        return settled
 
     for delay in poll_delays(options.poll_initial_seconds, options.poll_max_seconds):
         poll = context.create_timer(min(run.now() + delay, deadline_at))
@@ -62,6 +75,83 @@ def upload_and_await(run: Any, spec: dict[str, Any], *, expect_user: bool, requi
             run.mark("provisionedAt")
             run.progress.enter("awaiting-sync")
     raise AssertionError("unreachable: poll_delays never ends")  # pragma: no cover
+
+
+def _watch(run: Any, *, expect_user: bool, require_enabled: bool) -> Step:
+    """Register what this upload attempt waits for with the sync watch; returns the notice's event name.
+
+    The coordinator counts the event and starts a watcher when none runs; the registration itself goes to the
+    event's registry shard. Each attempt (a re-upload after a name conflict) has its own notice name, so a late
+    notice about an earlier attempt cannot be taken for this one.
+    """
+    context = run.context
+    if not run.watching:
+        ticket = yield context.call_entity(
+            sync_watch.COORDINATOR,
+            "register",
+            {"at": run.now().isoformat(), "intervalSeconds": run.options.sync_watch_interval_seconds},
+        )
+        run.watching = True
+        run.watch_primed = bool(ticket.get("primed"))
+        if ticket.get("startWatcher"):
+            yield call_retrying(context, c.START_SYNC_WATCHER, {"instanceId": ticket["startWatcher"]})
+    run.watch_attempts += 1
+    notice = f"{c.EVENT_SYNC_NOTICE_PREFIX}{run.watch_attempts}"
+    registration = {
+        "instanceId": context.instance_id,
+        "employeeId": run.employee_id,
+        "notice": notice,
+        "expectUser": expect_user,
+        "requireEnabled": require_enabled,
+        "ignoreLogIds": list(run.settled_log_ids),
+        "registeredAt": run.now().isoformat(),
+        "submittedAt": None,
+        "direct": not run.watch_primed,
+    }
+    context.signal_entity(sync_watch.shard(context.instance_id), "watch", registration)
+    return notice
+
+
+def stop_watching(run: Any) -> None:
+    """Leave the sync watch (fire and forget): the event settled, failed or ended."""
+    if not getattr(run, "watching", False):
+        return
+    context = run.context
+    context.signal_entity(sync_watch.shard(context.instance_id), "unwatch", {"instanceId": context.instance_id})
+    context.signal_entity(sync_watch.COORDINATOR, "unregister", {})
+    run.watching = False
+
+
+def _await_notices(run: Any, notice: str, deadline_at: Any, check_input: dict[str, Any]) -> Step:
+    """Wait for the watcher's notices until they settle the upload, or until the deadline, then look once.
+
+    A notice carries what the watcher saw for this event (a provisioning-log verdict, the account); what an earlier
+    notice said about the log is kept, so an account reported later is judged together with it. Each wait races a
+    timer of its own at the same deadline (the previous one cancelled): a WhenAny that reuses a timer scheduled by
+    an earlier WhenAny sends the host only its new child, which a host that replays actions in order takes for a
+    wait on the notice alone, and the deadline would never be seen.
+    """
+    context = run.context
+    seen_log: dict[str, Any] | None = None
+    while True:
+        arrived = context.wait_for_external_event(notice)
+        deadline = context.create_timer(deadline_at)
+        winner = yield context.task_any([arrived, deadline])
+        if winner is deadline:
+            check = yield call_retrying(context, c.CHECK_PROVISIONING, check_input)
+            return _settle(run, check, seen_log=seen_log or check.get("log"), deadline_passed=True)
+        cancel_timer(deadline)
+        told: dict[str, Any] = decoded(arrived.result) or {}
+        log = told.get("log")
+        if log and log.get("id") not in run.settled_log_ids:
+            seen_log = log
+        check = {**told, "log": seen_log, "expectUser": check_input["expectUser"]}
+        settled = _settle(run, check, seen_log=seen_log, deadline_passed=False)
+        if settled is not None:
+            return settled
+        if seen_log and seen_log.get("status") in ("success", "skipped") and run.progress.stage != "awaiting-sync":
+            run.mark("provisionedAt")
+            run.progress.enter("awaiting-sync")
 
 
 def _settle(

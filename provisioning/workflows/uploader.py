@@ -4,7 +4,9 @@ Entra allows 40 bulkUpload calls in any 5 seconds and 2,000 (P1/P2) or 6,000 (Go
 and each call carries up to 50 records. Every HR event therefore queues its record in the `bulk_upload_queue`
 entity; an uploader orchestration drains the queue in requests of up to 50 records, paces the calls with
 durable timers, waits for the next UTC day when the daily quota is spent (records wait, they are never dropped),
-and tells each waiting event which request carried its record and when. The queue holds record specs, not
+and tells each waiting event which request carried its record and when. A batch's records travel in full requests
+of 50 however slowly they reach the queue: its last partial request waits for every member that is still on its
+way (see entities.take), which keeps the count exact at any clock and load. The queue holds record specs, not
 records: the upload activity builds each record from its event's input, so no personal data passes through
 the queue or this orchestration's history. One round per execution, then
 continue-as-new, keeps its history small however long it runs.
@@ -55,8 +57,18 @@ def bulk_uploader(context: df.DurableOrchestrationContext) -> Step:
     taken = yield context.call_entity(
         QUEUE,
         "take",
-        {"at": context.current_utc_datetime.isoformat(), "quietSeconds": options.upload_coalesce_seconds},
+        {
+            "at": context.current_utc_datetime.isoformat(),
+            "quietSeconds": options.upload_coalesce_seconds,
+            "groupWaitSeconds": options.batch_upload_wait_seconds,
+        },
     )
+    for group in taken.get("verify") or []:
+        # A batch's partial request has waited BATCH_UPLOAD_WAIT_SECONDS for its next record: look whether the
+        # missing members are still on their way (then wait again) or not (then the partial may go).
+        look = yield call_retrying(context, c.CHECK_BATCH_ARRIVING, {"group": group})
+        verdict = "extend" if look.get("arriving") else "release"
+        yield context.call_entity(QUEUE, verdict, {"group": group, "at": context.current_utc_datetime.isoformat()})
     if taken["close"]:
         context.set_custom_status({"stage": "idle", "uploaded": uploaded, "dayCalls": day_calls})
         return {"uploaded": uploaded, "dayCalls": day_calls}

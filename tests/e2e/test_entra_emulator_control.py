@@ -132,4 +132,4 @@ def test_cli_prints_env_and_stops_on_sigterm(tmp_path: Path, monkeypatch: pytest
         process.send_signal(signal.SIGTERM)
         returncode = process.wait(timeout=30)
     assert returncode == 0, process.stderr.read() if process.stderr else ""
-    assert (tmp_path / "state.json").exists()
+    assert (tmp_path / "state.sqlite3").exists()

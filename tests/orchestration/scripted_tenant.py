@@ -7,14 +7,18 @@ the real activities against the Entra emulator.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
+from urllib.parse import unquote
 
 from emulators.functions_host import FunctionsHost
-from provisioning import directory, naming
+from provisioning import directory, naming, runtime, sync_watch, tenant_watch
+from provisioning.graph import BatchResponse, UserChanges
 from provisioning.workflows import contracts as c
-from provisioning.workflows.plan import record_from_spec
+from provisioning.workflows.plan import record_from_spec, workflow_options
 from provisioning.workflows.uploader import result_for
 
 UPN_DOMAIN = "contoso.com"
@@ -50,6 +54,12 @@ class ScriptedTenant:
     credentials: list[dict[str, Any]] = field(default_factory=list)
     revoked: list[str] = field(default_factory=list)
     logs: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    lookups: int = 0
+    checks: int = 0
+    """Own checks (CHECK_PROVISIONING): polls in SYNC_WAIT_MODE=poll, the deadline's look in every mode."""
+    watch_rounds: int = 0
+    watcher_down: bool = False
+    """While True every watcher round fails, as when Graph or the token is unavailable for the watcher."""
     host: FunctionsHost | None = None
 
     # -- seeding ----------------------------------------------------------------------------------------------
@@ -80,6 +90,9 @@ class ScriptedTenant:
             c.PREFLIGHT: lambda _: {"roles": [], "missingRoles": self.missing_roles},
             c.RESOLVE_PERSON: self._resolve_person,
             c.RESOLVE_MANAGER: self._resolve_manager,
+            c.LOOKUP_HIRE: self._lookup_hire,
+            c.START_SYNC_WATCHER: self._start_watcher,
+            c.WATCH_TENANT: self._watch_tenant,
             c.NAME_CANDIDATES: lambda req: directory.name_candidates(POLICY, req["employee"], limit=req["limit"]),
             c.CHECK_NAME_IN_USE: self._check_name,
             c.CHECK_ACCOUNT_PROTECTION: self._protection,
@@ -118,6 +131,65 @@ class ScriptedTenant:
         if user is None:
             return None
         return {**directory.summary(user), "managerEmployeeId": user.get("managerEmployeeId")}
+
+    def _lookup_hire(self, req: dict[str, Any]) -> dict[str, Any]:
+        """The hire's batched lookup: the person, the manager and the reserved best name."""
+        self.lookups += 1
+        manager = (
+            self._resolve_manager({"managerEmployeeId": req["managerEmployeeId"]})
+            if req.get("managerEmployeeId")
+            else None
+        )
+        in_use = self._check_name({"names": req["names"]})["inUse"] if req.get("names") else None
+        return {"person": self._resolve_person(req), "manager": manager, "inUse": in_use}
+
+    def _start_watcher(self, req: dict[str, Any]) -> dict[str, Any]:
+        assert self.host is not None
+        if self.host.status(req["instanceId"]):
+            return {"started": False}
+        state = {
+            "options": workflow_options(runtime.current().settings).to_dict(),
+            "deltaLink": "scripted",
+            "logSince": "2000-01-01T00:00:00+00:00",
+        }
+        self.host.start_orchestration(c.SYNC_WATCHER, state, req["instanceId"])
+        self.host.management.signal_entity(
+            c.SYNC_WATCH, c.SINGLETON_KEY, "primed", json.dumps({"watcher": req["instanceId"]})
+        )
+        return {"started": True}
+
+    def _watch_tenant(self, req: dict[str, Any]) -> dict[str, Any]:
+        """One watcher round over this script's logs and users, through the product's own round logic."""
+        assert self.host is not None
+        if self.watcher_down:
+            raise RuntimeError("the watcher's round failed (scripted outage)")
+        waiting: dict[str, dict[str, Any]] = {}
+        for shard in range(sync_watch.SHARDS):
+            state = self.host.entity_state(c.SYNC_WATCH_REGISTRY, str(shard)) or {}
+            waiting.update(state.get("waiting") or {})
+        result = tenant_watch.watch_round(
+            _ScriptedGraph(self),  # type: ignore[arg-type]
+            job_id="scripted",
+            waiting=waiting,
+            delta_link=req.get("deltaLink"),
+            log_since=datetime.fromisoformat(req["logSince"]),
+            look_directly=bool(req.get("lookDirectly")),
+        )
+        self.watch_rounds += 1
+        for instance_id, (name, notice) in result.notices.items():
+            self.host.raise_event(instance_id, name, notice)
+        for instance_id, update in result.delivered.items():
+            self.host.management.signal_entity(
+                c.SYNC_WATCH_REGISTRY, sync_watch.shard_key(instance_id), "delivered", json.dumps({instance_id: update})
+            )
+        return {
+            "deltaLink": result.delta_link,
+            "logSince": req["logSince"],
+            "waiting": len(waiting),
+            "notified": len(result.notices),
+            "graphRequests": result.graph_requests,
+            "expired": 0,
+        }
 
     def _resolve_manager(self, req: dict[str, Any]) -> dict[str, Any] | None:
         manager = self.users.get(req["managerEmployeeId"])
@@ -234,6 +306,7 @@ class ScriptedTenant:
         return {"started": len(req["jobs"])}
 
     def _check(self, req: dict[str, Any]) -> dict[str, Any]:
+        self.checks += 1
         employee_id = req["employeeId"]
         entries = [e for e in self.logs.get(employee_id, []) if e["activityDateTime"] >= req["submittedAt"]]
         latest = entries[-1] if entries else None
@@ -271,6 +344,36 @@ class ScriptedTenant:
 
     def mail_kinds(self) -> list[str]:
         return [mail["kind"] for mail in self.mails]
+
+
+class _ScriptedGraph:
+    """What a watcher round asks Graph, answered from the script: every log entry, every user as changed."""
+
+    def __init__(self, tenant: ScriptedTenant) -> None:
+        self.tenant = tenant
+
+    def provisioning_logs(self, **_: Any) -> list[dict[str, Any]]:
+        return [
+            {**entry, "sourceIdentity": {"id": employee_id}}
+            for employee_id, entries in self.tenant.logs.items()
+            for entry in entries
+        ]
+
+    def user_changes(self, link: str) -> UserChanges:
+        return UserChanges(users=[dict(user) for user in self.tenant.users.values()], delta_link=link, pages=1)
+
+    def latest_user_changes_link(self, select: Any) -> str:
+        return "scripted"
+
+    def batch(self, requests: Any) -> dict[str, BatchResponse]:
+        """The direct look (``employeeId in (...)``) for events registered before the watcher was primed."""
+        answers = {}
+        for request in requests:
+            expression = unquote(request.url).split("$filter=", 1)[1].split("&", 1)[0]
+            wanted = {literal.strip(" '") for literal in expression.split("in (", 1)[1].rstrip(")").split(",")}
+            found = [dict(user) for user in self.tenant.users.values() if user["employeeId"] in wanted]
+            answers[request.id] = BatchResponse(request.id, 200, {}, {"value": found})
+        return answers
 
 
 def _log(

@@ -206,14 +206,32 @@ class TestBulkUploadQueue:
         state, taken = entities.take(state, at(20), quiet_seconds=10)
         assert [len(chunk) for chunk in taken["chunks"]] == [1]
 
-    def test_a_stuck_batch_is_released_after_the_group_wait_limit(self) -> None:
+    def test_time_alone_never_sends_a_batch_partial_it_asks_for_a_look(self) -> None:
+        state = entities.expect_group(None, "batch-x", 5, at(0))
+        state, _ = entities.enqueue(state, item("hr-1", 10, "batch-x"))
+        state, taken = entities.take(state, at(10 + 179), quiet_seconds=10, group_wait_seconds=180)
+        assert taken["chunks"] == [] and taken["verify"] == []
+        state, taken = entities.take(state, at(10 + 180), quiet_seconds=10, group_wait_seconds=180)
+        assert taken["chunks"] == [] and taken["verify"] == ["batch-x"]
+        state, taken = entities.take(state, at(10 + 10_000), quiet_seconds=10, group_wait_seconds=180)
+        assert taken["chunks"] == [], "however long it waits, the partial goes only after the look"
+
+    def test_members_still_on_their_way_are_waited_for_again(self) -> None:
         state = entities.expect_group(None, "batch-x", 5, at(0))
         state, _ = entities.enqueue(state, item("hr-1", 0, "batch-x"))
-        limit = entities.GROUP_WAIT_LIMIT.total_seconds()
-        state, taken = entities.take(state, at(limit - 1), quiet_seconds=10)
-        assert taken["chunks"] == []
-        _, taken = entities.take(state, at(limit + 1), quiet_seconds=10)
-        assert [len(chunk) for chunk in taken["chunks"]] == [1]
+        state = entities.extend_group(state, "batch-x", at(200))
+        state, taken = entities.take(state, at(300), quiet_seconds=10, group_wait_seconds=180)
+        assert taken["chunks"] == [] and taken["verify"] == []
+        state, _ = entities.enqueue(state, item("hr-2", 400, "batch-x"))
+        state, taken = entities.take(state, at(500), quiet_seconds=10, group_wait_seconds=180)
+        assert taken["verify"] == [], "an arrival restarts the wait"
+
+    def test_a_released_batch_sends_its_partial(self) -> None:
+        state = entities.expect_group(None, "batch-x", 5, at(0))
+        state, _ = entities.enqueue(state, item("hr-1", 0, "batch-x"))
+        state = entities.release_group(state, "batch-x")
+        _, taken = entities.take(state, at(20), quiet_seconds=10)
+        assert [len(chunk) for chunk in taken["chunks"]] == [1] and taken["verify"] == []
 
     def test_requeue_of_the_same_event_replaces_its_record(self) -> None:
         state, _ = entities.enqueue(None, item("hr-1", 0))

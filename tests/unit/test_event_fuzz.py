@@ -424,17 +424,26 @@ def test_every_event_value_reaches_graph_as_exactly_one_literal(event: dict[str,
         assert isinstance(tree, Compare) and tree.op == "eq" and tree.left == Prop("employeeId")
         assert not any(evaluator.matches(tree, user) for user in BYSTANDERS)
     for expression in filters[2:]:
+        # One filter per candidate: (its UPN/mail as UPN, mail or proxy address) or (its sAMAccountName).
         tree = parse_filter(expression)
-        values = literals_in(expression)
-        if isinstance(tree, Compare):  # the sAMAccountName check
-            assert tree.left == Prop("onPremisesSamAccountName") and len(values) == 1
-            continue
-        assert isinstance(tree, Logical) and tree.op == "or" and len(tree.parts) == 3
-        identifier = values[0]
-        assert values == [identifier, identifier, "smtp:" + identifier]
-        assert isinstance(tree.parts[2], Any_) and tree.parts[2].path == "proxyAddresses"
-        assert "'" not in identifier and identifier.endswith("@contoso.com")
+        assert isinstance(tree, Logical) and tree.op == "or"
+        sam = [
+            node for node in walk(tree) if isinstance(node, Compare) and node.left == Prop("onPremisesSamAccountName")
+        ]
+        assert len(sam) == 1
+        identifiers = [node for node in tree.parts if isinstance(node, Logical)]
+        assert identifiers, expression
+        for clause in identifiers:
+            values = literals_in_tree(clause)
+            identifier = values[0]
+            assert values == [identifier, identifier, "smtp:" + identifier]
+            assert isinstance(clause.parts[2], Any_) and clause.parts[2].path == "proxyAddresses"
+            assert "'" not in identifier and identifier.endswith("@contoso.com")
         assert not any(evaluator.matches(tree, user) for user in BYSTANDERS)
+
+
+def literals_in_tree(tree: Any) -> list[str]:
+    return [node.value for node in walk(tree) if isinstance(node, Literal)]
 
 
 @pytest.mark.parametrize(

@@ -51,7 +51,7 @@ def test_required_only_gives_documented_defaults() -> None:
     assert settings.secret_cache_ttl_seconds == 900
     assert settings.provision_lead_days == 7
     assert settings.sync_timeout_minutes == 60
-    assert settings.sync_wait_mode == "poll"
+    assert settings.sync_wait_mode == "watch"
     assert settings.credential_method == "tap"
     assert settings.tap_lifetime_minutes == 480
     assert settings.tap_start_local_time == time(8, 0)

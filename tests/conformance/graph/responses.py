@@ -17,6 +17,9 @@ _TAPS = _USER + r"/authentication/temporaryAccessPassMethods"
 #: (method, path pattern) -> (response kind, Graph type). Kinds: collection, entity, value, empty.
 ROUTES: list[tuple[str, re.Pattern[str], str, str | None]] = [
     ("GET", re.compile(r"/v1\.0/users"), "collection", "microsoft.graph.user"),
+    ("GET", re.compile(r"/v1\.0/users/(?:microsoft\.graph\.)?delta(?:\(\))?"), "collection", "microsoft.graph.user"),
+    ("DELETE", re.compile(_USER), "empty", None),
+    ("POST", re.compile(r"/v1\.0/\$batch"), "batch", None),
     ("GET", re.compile(_USER), "entity", "microsoft.graph.user"),
     ("PATCH", re.compile(_USER), "empty", None),
     ("GET", re.compile(_USER + "/manager"), "entity", "microsoft.graph.directoryObject"),
@@ -55,6 +58,8 @@ def exchange_problems(exchange: Exchange) -> list[str]:
     if not isinstance(body, dict):
         return [f"{where}: expected a JSON object"]
     found: list[str] = []
+    if kind == "batch":
+        return _batch_problems(where, body)
     if not isinstance(body.get("@odata.context"), str):
         found.append(f"{where}: no @odata.context")
     assert type_name is not None
@@ -63,14 +68,36 @@ def exchange_problems(exchange: Exchange) -> list[str]:
             return [*found, f"{where}: a collection response needs a value array"]
         for index, item in enumerate(body["value"]):
             found.extend(f"{where}: {p}" for p in problems(item, type_name, where=f"$.value[{index}]"))
-        link = body.get("@odata.nextLink")
-        if link is not None and not str(link).startswith("https://graph.microsoft.com/v1.0/"):
-            found.append(f"{where}: @odata.nextLink {link!r} leaves the Graph origin")
+        for name in ("@odata.nextLink", "@odata.deltaLink"):
+            link = body.get(name)
+            if link is not None and not str(link).startswith("https://graph.microsoft.com/v1.0/"):
+                found.append(f"{where}: {name} {link!r} leaves the Graph origin")
+        if "@odata.nextLink" in body and "@odata.deltaLink" in body:
+            found.append(f"{where}: a page carries either a nextLink or a deltaLink, never both")
     elif kind == "value":
         if type_name == "Edm.Boolean" and not isinstance(body.get("value"), bool):
             found.append(f"{where}: value must be a boolean")
     else:
         found.extend(f"{where}: {p}" for p in problems(body, type_name))
+    return found
+
+
+def _batch_problems(where: str, body: dict[str, object]) -> list[str]:
+    """A JSON batch response: ``responses``, each with its ``id``, ``status`` and ``headers``; failures inside
+    carry Graph's error envelope (json-batching, "Processing the JSON batch response")."""
+    responses = body.get("responses")
+    if not isinstance(responses, list):
+        return [f"{where}: a batch response needs a responses array"]
+    found: list[str] = []
+    for index, item in enumerate(responses):
+        here = f"{where} $.responses[{index}]"
+        if not isinstance(item, dict) or not isinstance(item.get("id"), str) or not isinstance(item.get("status"), int):
+            found.append(f"{here}: needs an id (string) and a status (integer)")
+            continue
+        if not isinstance(item.get("headers", {}), dict):
+            found.append(f"{here}: headers must be an object")
+        if item["status"] >= 400:
+            found.extend(f"{here}: {problem}" for problem in _error_problems(item.get("body")))
     return found
 
 

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from emulators.entra.testing import EntraEmulator, app_credential
-from provisioning.graph import GraphClient
+from provisioning.graph import BatchRequest, GraphClient, filter_eq, users_query
 from tests.conformance.graph.sdk import bulk_request
 
 pytestmark = pytest.mark.e2e
@@ -45,3 +45,33 @@ def test_the_old_ge_query_would_be_refused(entra_env: EntraEmulator, entra_graph
     )
     assert response.status_code == 400
     assert "'ge' is not supported for 'activityDateTime'" in json.dumps(response.json())
+
+
+def test_the_product_batches_lookups_and_tracks_user_changes(entra_env: EntraEmulator) -> None:
+    """The client's JSON batch, users/delta round and lazy user listing against the emulator's documented rules."""
+    control = entra_env.control
+    control.seed_user("synced", userPrincipalName="ada@contoso.com", employeeId="A1", onPremisesSamAccountName="ada")
+    control.seed_user("synced", userPrincipalName="bob@contoso.com", employeeId="B1")
+    with GraphClient(app_credential(entra_env.env)) as graph:
+        person, _ = users_query(filter_eq("employeeId", "A1"), select=["id", "employeeId"])
+        sam, sam_headers = users_query(
+            filter_eq("onPremisesSamAccountName", "ada"), select=["id"], advanced=True, top=1
+        )
+        answers = graph.batch(
+            [
+                BatchRequest("person", person),
+                BatchRequest("sam", sam, headers=sam_headers),
+                BatchRequest("gone", "/users/nobody@contoso.com"),
+            ]
+        )
+        link = graph.latest_user_changes_link(["id", "employeeId", "accountEnabled"])
+        control.seed_user("synced", userPrincipalName="cy@contoso.com", employeeId="C1")
+        changes = graph.user_changes(link)
+        listed = [user["employeeId"] for user in graph.list_users(select=["id", "employeeId"], page_size=2)]
+    assert [user["employeeId"] for user in answers["person"].body["value"]] == ["A1"]
+    assert len(answers["sam"].body["value"]) == 1 and answers["gone"].status == 404
+    assert [user["employeeId"] for user in changes.users] == ["C1"] and changes.delta_link
+    assert listed == ["A1", "B1", "C1"]
+    calls = entra_env.control.state()["calls"]
+    assert sum(1 for call in calls if call.get("inBatch")) == 3
+    assert sum(1 for call in calls if call["path"].endswith("/$batch")) == 1
