@@ -7,9 +7,9 @@ are validated lazily, on the first request or activity, and reported by /api/hea
 import azure.durable_functions as df
 import azure.functions as func
 
-from provisioning import activities, entities, http_api, replay, retention, safeguards, sync_watch, watching, workflows
+from provisioning import activities, entities, retention, safeguards, sync_watch, watching, workflows
 from provisioning.intake import activities as intake_activities
-from provisioning.intake import mapped
+from provisioning.intake import hr_api, mapped, replay
 from provisioning.intake import routes as intake_routes
 from provisioning.reconciliation import activities as reconciliation_activities
 from provisioning.reconciliation import orchestrator as reconciliation_orchestrator
@@ -19,7 +19,7 @@ from provisioning.reconciliation import timer as reconciliation_timer
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 for blueprint in (
-    http_api.bp,
+    *hr_api.blueprints,
     mapped.bp,
     intake_routes.bp,
     reconciliation_routes.bp,

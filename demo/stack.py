@@ -22,7 +22,7 @@ from emulators.entra.ad.samba import SambaDomainController
 from emulators.entra.testing import APP_CLIENT_ID_VARIABLE, APP_CLIENT_SECRET_VARIABLE, EntraEmulator
 from emulators.functions_host import FunctionsHost, ScaledClock
 from emulators.functions_host.process import HostProcess, start_host_process
-from provisioning.signing import signed_headers
+from provisioning.intake.signing import signed_headers
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SERVICE_PRINCIPAL_ID = "7d1c2b3a-4e5f-4a6b-8c7d-9e0f1a2b3c4d"

@@ -2,7 +2,7 @@
 // `az deployment group create -g <rg> -f infra/main.bicep -p infra/main.parameters.json` after exporting
 // the variables it names. Microsoft Graph permissions are a separate, privileged step: infra/graph/main.bicep.
 //
-// Every app setting of provisioning/settings.py is a parameter below (camelCase of the setting name)
+// Every app setting of provisioning/settings/spec.py is a parameter below (camelCase of the setting name)
 // with the same default; tests/infra checks this against SETTINGS, so keep them in step.
 
 targetScope = 'resourceGroup'
@@ -100,7 +100,7 @@ param maximumInstanceCount int = 100
 param durableAlwaysReadyInstances int = 1
 
 // ---------------------------------------------------------------------------------------------------
-// App settings (provisioning/settings.py SETTINGS); empty = the app's own default
+// App settings (provisioning/settings/spec.py SETTINGS); empty = the app's own default
 // ---------------------------------------------------------------------------------------------------
 
 @description('PROVISIONING_API_ENDPOINT: The provisioning app\'s bulkUpload URL as shown in the portal (Provisioning API Endpoint); the service principal id and job id are parsed from it.')

@@ -33,7 +33,7 @@ param deploymentContainerName string
 @description('Application Insights component for telemetry.')
 param applicationInsightsName string
 
-@description('The product\'s settings (name -> value, see provisioning/settings.py). Empty values are left unset so the app applies its own default.')
+@description('The product\'s settings (name -> value, see provisioning/settings/spec.py). Empty values are left unset so the app applies its own default.')
 param appSettings object
 
 @description('Subnet for VNet integration (delegated to Microsoft.App/environments). Empty = no VNet integration.')

@@ -31,7 +31,15 @@ import azure.functions as func
 from provisioning import runtime
 from provisioning.credentials import SecretUnavailable
 from provisioning.events import EventValidationError, FieldError, HrEvent
-from provisioning.http_api import _body, _invalid, _json, _json_response, _settings, _status_url, start_event
+from provisioning.intake.hr_api.messages import (
+    current_settings,
+    invalid_event,
+    json_body,
+    json_response,
+    parse_json,
+    status_url,
+)
+from provisioning.intake.hr_api.submission import start_event
 from provisioning.intake.mapping import (
     MappedDocument,
     Mapping,
@@ -40,7 +48,7 @@ from provisioning.intake.mapping import (
     TooManyRecords,
     load_configured,
 )
-from provisioning.problems import Problem
+from provisioning.intake.problems import Problem
 from provisioning.settings import Settings
 from provisioning.telemetry import log_event
 
@@ -65,20 +73,20 @@ async def mapped_webhook(req: func.HttpRequest, client: df.DurableOrchestrationC
     """Map the posted document with the configured mapping and start one HR event per record."""
     settings: Settings | None = None
     try:
-        settings = _settings()
+        settings = current_settings()
         if not settings.mapped_webhook_mapping_file:
             raise Problem(404, "Not enabled", f"The mapped webhook is off: {MAPPING_FILE_SETTING} is not set.")
-        body = _body(req)
+        body = json_body(req)
         await _verify_sender(req, settings, body)
         mapping = _configured_mapping(settings.mapped_webhook_mapping_file)
-        mapped = _map(mapping, _json(body), settings)
+        mapped = _map(mapping, parse_json(body), settings)
         events = _validated(mapped)
         started = await _start_all(client, events, settings)
         return _answer(req, mapped, started)
     except Problem as problem:
         return _with_challenge(problem.response(), problem, settings)
     except EventValidationError as invalid:
-        return _invalid(invalid).response()
+        return invalid_event(invalid).response()
 
 
 def check_mapping_at_startup() -> None:
@@ -281,9 +289,9 @@ def _answer(req: func.HttpRequest, mapped: MappedDocument, started: list[tuple[s
                 "id": instance_id,
                 "eventId": item.event_id,
                 "status": stage,
-                "statusUrl": _status_url(req, instance_id),
+                "statusUrl": status_url(req, instance_id),
             }
         )
     accepted = sum(1 for _, _, now in started if now)
     payload = {"accepted": accepted, "events": events, "skipped": [skip.as_dict() for skip in mapped.skipped]}
-    return _json_response(payload, 202 if accepted else 200)
+    return json_response(payload, 202 if accepted else 200)

@@ -24,9 +24,9 @@ from provisioning.credentials import SecretUnavailable
 from provisioning.events import PROBLEM_CONTENT_TYPE, JsonBodyError, loads_strict, problem_details
 from provisioning.intake import hibob
 from provisioning.intake.notifications import IntakeProblem, Notification
+from provisioning.intake.problems import Problem
 from provisioning.intake.registry import connector
-from provisioning.problems import Problem
-from provisioning.request_auth import read_body
+from provisioning.intake.request_auth import read_body
 from provisioning.settings import Settings, SettingsError
 from provisioning.telemetry import log_event
 from provisioning.workflows import contracts as c

@@ -14,8 +14,9 @@ from zoneinfo import ZoneInfo
 
 import azure.durable_functions as df
 
-from provisioning import http_api, runtime
+from provisioning import runtime
 from provisioning.events import MAX_BATCH_EVENTS, parse_event
+from provisioning.intake.hr_api import submission
 from provisioning.intake.notifications import Notification
 from provisioning.intake.records import map_record
 from provisioning.intake.registry import connector
@@ -150,7 +151,7 @@ async def reconcile_start_events(request: dict[str, Any], client: df.DurableOrch
     started = existing = 0
     for first in range(0, len(events), MAX_BATCH_EVENTS):
         chunk = list(enumerate(events[first : first + MAX_BATCH_EVENTS]))
-        outcome = await http_api.start_batch(client, chunk, options)
+        outcome = await submission.start_batch(client, chunk, options)
         started += outcome["accepted"]
         existing += len(outcome["duplicates"])
         if outcome["id"]:

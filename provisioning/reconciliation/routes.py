@@ -1,6 +1,6 @@
 """The reconciliation routes: start a run, read its plan (JSON or CSV), apply it, decide correlation cases.
 
-Guarded like the HR routes (`provisioning.request_auth`): the function key, and with signing on the HR signature
+Guarded like the HR routes (`provisioning.intake.request_auth`): the function key, and with signing on the HR signature
 on every route. Applying a plan and deciding a case change accounts, so they are privileged like approving a held
 event: the HR signature, or an Entra-authenticated caller holding APPROVER_APP_ROLE. Bad input is an RFC 9457
 problem naming the field; a roster with problems is refused whole, with every row and column named.
@@ -22,11 +22,12 @@ from urllib.parse import quote, urlsplit
 import azure.durable_functions as df
 import azure.functions as func
 
-from provisioning import http_api, request_auth, runtime
+from provisioning import runtime
 from provisioning.events import EventValidationError, FieldError, JsonBodyError, loads_strict, parse_event
-from provisioning.intake import registry
+from provisioning.intake import registry, request_auth
+from provisioning.intake.hr_api import submission
 from provisioning.intake.mapping import Mapping, MappingFormat, MappingLoadError, load_configured
-from provisioning.problems import Problem
+from provisioning.intake.problems import Problem
 from provisioning.reconciliation import report, store
 from provisioning.reconciliation.activities import HR_PART, PLAN_PART
 from provisioning.reconciliation.drift import CLASSES
@@ -529,7 +530,7 @@ async def _decide(req: func.HttpRequest, client: df.DurableOrchestrationClient, 
             except EventValidationError as invalid:
                 detail = "The HR record of this case is not a valid update."
                 raise Problem(422, "Case cannot be linked", detail, invalid.errors) from None
-            instance_id, stage, _ = await http_api.start_event(
+            instance_id, stage, _ = await submission.start_event(
                 client, parsed, settings, link={"accountId": account_id, "caseId": case_id}
             )
             body["event"] = {"id": instance_id, "status": stage, "statusUrl": _event_url(req, instance_id)}

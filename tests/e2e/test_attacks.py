@@ -20,7 +20,7 @@ import pytest
 
 from demo.stack import Stack, start_host_subprocess, wait_until
 from emulators.entra.testing import EntraEmulator
-from provisioning.signing import signed_headers
+from provisioning.intake.signing import signed_headers
 from tests.e2e import test_product as product
 from tests.e2e.helpers import carries, secret_leaks
 

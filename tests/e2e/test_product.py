@@ -16,7 +16,7 @@ import pytest
 from demo.stack import Stack, running_stack, wait_until
 from emulators.entra.testing import FAST_CONFIG, EntraEmulator
 from provisioning.directory import is_name_conflict
-from provisioning.signing import sign
+from provisioning.intake.signing import sign
 from tests.e2e.helpers import carries, secret_leaks
 
 pytestmark = pytest.mark.e2e

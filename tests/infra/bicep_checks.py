@@ -738,7 +738,7 @@ def settings_problems(entry: Path, specs: Iterable[SettingLike], parameters_path
     """Every setting the app reads is a parameter with the same default and an app setting wired to it.
 
     - a required setting is a parameter without default and is always set on the function app;
-    - an optional one is a parameter whose default equals settings.py's (or is set from infrastructure);
+    - an optional one is a parameter whose default equals the SETTINGS table's (or is set from infrastructure);
     - the app setting's value uses that parameter, so a value can't be wired to the wrong setting;
     - the parameters file feeds each setting parameter from the azd variable of the same name;
     - no Flex-unsupported or key-based setting is set, and no output shadows a setting in the azd env.
@@ -788,7 +788,7 @@ def _default_problems(file: BicepFile, param: Param, spec: SettingLike) -> Itera
     default = literal_text(param.default)
     if param.default is None or default != (spec.default or ""):
         shown = _text(param.default) if param.default is not None else "none"
-        yield file.problem(param.node, f"{param.name}: default {shown} differs from settings.py {spec.default!r}")
+        yield file.problem(param.node, f"{param.name}: default {shown} differs from SETTINGS {spec.default!r}")
 
 
 def _parameters_file_setting_problems(path: Path, specs: Sequence[SettingLike]) -> Iterator[Problem]:
@@ -805,7 +805,7 @@ def _parameters_file_setting_problems(path: Path, specs: Sequence[SettingLike]) 
             yield Problem(
                 path,
                 line,
-                f"{spec.name} default {match['default']!r} differs from settings.py {spec.default!r}",
+                f"{spec.name} default {match['default']!r} differs from SETTINGS {spec.default!r}",
             )
 
 

@@ -12,8 +12,8 @@ import azure.durable_functions as df
 import pytest
 
 from provisioning import time_zones
-from provisioning.event_listing import QUERY_PAGE, ListQueryError, collect, parse_query
 from provisioning.events import event_fingerprint, instance_event_id, parse_event, sanitize_instance_id
+from provisioning.intake.event_listing import QUERY_PAGE, ListQueryError, collect, parse_query
 from provisioning.workflows import employee_record as record
 from provisioning.workflows.contracts import WorkflowOptions
 from provisioning.workflows.plan import decide_action, scim_record

@@ -37,7 +37,7 @@ from referencing import Registry
 from referencing.jsonschema import DRAFT202012
 
 import function_app
-from provisioning import directory, runtime, signing
+from provisioning import directory, runtime
 from provisioning.credentials import SecretUnavailable, required_roles
 from provisioning.events import (
     EVENT_TYPES,
@@ -54,6 +54,7 @@ from provisioning.events import (
 )
 from provisioning.graph import GraphError
 from provisioning.intake import mapped as mapped_route
+from provisioning.intake import signing
 from provisioning.intake.mapping import Mapping
 from provisioning.notifications import Notifier
 from provisioning.settings import Settings, SettingsError

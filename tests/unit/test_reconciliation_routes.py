@@ -240,6 +240,8 @@ def test_apply_starts_once_and_refuses_unknown_employees(document: dict[str, Any
         (True, timedelta(0), {}, 409, "Plan held"),
         (False, timedelta(hours=25), {}, 409, "Plan too old"),
         (False, timedelta(0), {"classes": ["nope"]}, 400, "Invalid request"),
+        (False, timedelta(0), {"classes": [{}]}, 400, "Invalid request"),
+        (False, timedelta(0), {"classes": []}, 400, "Invalid request"),
         (False, timedelta(0), {"approve": "yes", "extra": 1}, 400, "Invalid request"),
     ],
 )

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from datetime import time
 from pathlib import Path
 
+import pydantic
 import pytest
 
 from provisioning.naming import NamePolicy
@@ -81,7 +81,7 @@ def test_required_only_gives_documented_defaults() -> None:
 
 
 def test_every_spec_maps_to_a_settings_attribute() -> None:
-    attributes = {field.name for field in dataclasses.fields(Settings)}
+    attributes = set(Settings.model_fields)
     for spec in SETTINGS:
         assert spec.name.lower() in attributes, spec.name
     assert len(set(SETTING_NAMES)) == len(SETTING_NAMES)
@@ -297,6 +297,27 @@ def test_a_bad_value_is_not_reported_again_as_missing() -> None:
     ]
 
 
+def test_rules_across_settings_are_reported_together_with_bad_values() -> None:
+    problems = problems_of(
+        GRAPH_AUTH="client_secret",
+        UPN_DOMAIN="not a domain",
+        AZURE_CLIENT_ID="nope",
+        PROVISIONING_POLL_INITIAL_SECONDS="soon",
+        PROVISIONING_POLL_MAX_SECONDS="10",
+        RECONCILE_SCHEDULE="0 2 * * *",
+        RECONCILE_SOURCE="hibob",
+    )
+    assert problems == [
+        "UPN_DOMAIN: 'not a domain' is not a DNS domain name like contoso.com",
+        "AZURE_CLIENT_ID: 'nope' is not a GUID",
+        "PROVISIONING_POLL_INITIAL_SECONDS: 'soon' is not a whole number",
+        "AZURE_TENANT_ID is required when GRAPH_AUTH=client_secret",
+        "KEY_VAULT_URL is required when GRAPH_AUTH=client_secret",
+        "GRAPH_CLIENT_SECRET_NAME is required when GRAPH_AUTH=client_secret",
+        "HIBOB_ENABLED must be true for RECONCILE_SOURCE=hibob",
+    ]
+
+
 @pytest.mark.parametrize(
     "url",
     [
@@ -395,7 +416,7 @@ def test_reads_os_environ_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_settings_are_frozen() -> None:
     settings = load()
-    with pytest.raises(dataclasses.FrozenInstanceError):
+    with pytest.raises(pydantic.ValidationError, match="frozen"):
         settings.upn_domain = "fabrikam.com"  # type: ignore[misc]
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from provisioning import signing
-from provisioning.signing import SignatureError, canonical_path, canonical_query, sign, string_to_sign, verify
+from provisioning.intake import signing
+from provisioning.intake.signing import SignatureError, canonical_path, canonical_query, sign, string_to_sign, verify
 
 REPO = Path(__file__).resolve().parents[2]
 SECRET = "example-signing-secret"

@@ -17,7 +17,7 @@ another (an unsigned or re-targeted DELETE is refused); binding the body hash me
 timestamp bounds how long a captured request stays valid. The `v1=` prefix names the scheme, so a future scheme
 can be told apart and the retired body-only `sha256=` form is refused with a message that says so.
 
-Pure: no clock, no I/O. The replay memory shared by all instances lives in `provisioning.replay`.
+Pure: no clock, no I/O. The replay memory shared by all instances lives in `provisioning.intake.replay`.
 """
 
 from __future__ import annotations
@@ -165,9 +165,9 @@ def verify(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """`python -m provisioning.signing METHOD URL [BODY_FILE]`: print the two headers for a request, with the
+    """`python -m provisioning.intake.signing METHOD URL [BODY_FILE]`: print the two headers for a request, with the
     secret read from the environment variable HR_SIGNING_SECRET (so it never appears in a shell history)."""
-    parser = argparse.ArgumentParser(prog="python -m provisioning.signing", description=main.__doc__)
+    parser = argparse.ArgumentParser(prog="python -m provisioning.intake.signing", description=main.__doc__)
     parser.add_argument("method")
     parser.add_argument("url")
     parser.add_argument("body_file", nargs="?")

@@ -1,8 +1,8 @@
 """Who may call what: the body limit, the HR signature on every route, its replay memory, the approver role.
 
 Every HR-facing route needs the function key (checked by the Functions host) and, with signing on, a valid
-`X-HR-Signature` (scheme v1, `provisioning.signing`) over the method, path, query, timestamp and body. A signed
-request that changes something is remembered in the task hub (`provisioning.replay`), so it cannot be replayed to
+`X-HR-Signature` (scheme v1, `provisioning.intake.signing`) over the method, path, query, timestamp and body. A signed
+request that changes something is remembered in the task hub (`provisioning.intake.replay`), so it cannot be replayed to
 any instance, even after a restart. Reads (GET) are signed but not remembered: replaying one returns what the
 captured response already showed, within the same window.
 
@@ -27,10 +27,11 @@ from typing import Any
 import azure.durable_functions as df
 import azure.functions as func
 
-from provisioning import replay, runtime, signing
+from provisioning import runtime
 from provisioning.credentials import SecretUnavailable
 from provisioning.events import MAX_BODY_BYTES
-from provisioning.problems import Problem
+from provisioning.intake import replay, signing
+from provisioning.intake.problems import Problem
 from provisioning.settings import Settings
 from provisioning.telemetry import log_event
 
