@@ -125,7 +125,8 @@ def _password() -> str:
     classes = (string.ascii_uppercase, string.ascii_lowercase, string.digits, "!#%+-.:=@_")
     chars = [secrets.choice(group) for group in classes] + [secrets.choice("".join(classes)) for _ in range(20)]
     random.SystemRandom().shuffle(chars)
-    return "".join(chars)
+    # A letter first: samba-tool takes the password as a positional argument and reads a leading "-" as an option.
+    return secrets.choice(string.ascii_letters) + "".join(chars)
 
 
 @contextlib.contextmanager
