@@ -81,6 +81,7 @@ LEAVER = {
 }
 EVENTS = [*HIRES, MOVER, LEAVER]
 INSTANCE_IDS = [f"hr-{body['eventId']}" for body in EVENTS]
+EMPLOYEE_OF = {f"hr-{body['eventId']}": body["employee"]["employeeId"] for body in EVENTS}
 HIRE_IDS = {body["employee"]["employeeId"] for body in HIRES}
 
 
@@ -165,6 +166,20 @@ def upload_staged(client: httpx.Client, entra: EntraEmulator, watch: Watch) -> b
     return bool(entra.control.state()["bulkRequests"])
 
 
+def names_reserved(client: httpx.Client, entra: EntraEmulator, watch: Watch) -> bool:
+    """A hire holds reserved names that no bulk request carries yet: it is resolving its names, or it waits in
+    the upload queue ("uploading") while nothing has reached Entra. The name stages themselves pass in a few
+    milliseconds, too fast to be caught by polling alone; the queue's wait is long enough."""
+    stages = current_stages(client, watch)
+    if set(stages.values()) & {"resolving", "names", "preflight"}:
+        return True
+    queued = [EMPLOYEE_OF[instance_id] for instance_id, stage in stages.items() if stage == "uploading"]
+    if not queued:
+        return False
+    uploaded = json.dumps(entra.control.state()["bulkRequests"])
+    return any(f'"{employee_id}"' not in uploaded for employee_id in queued)
+
+
 def pass_created(client: httpx.Client, entra: EntraEmulator, watch: Watch) -> bool:
     """A pass exists: the credential activity is running or has just run. Notes whether its mail was still
     unsent, the crash the activity must survive without mailing one pass twice or leaving the hire without one."""
@@ -180,7 +195,7 @@ def pass_created(client: httpx.Client, entra: EntraEmulator, watch: Watch) -> bo
 CRASH_POINTS: dict[str, Trigger] = {
     "accepted": just_accepted,
     # Names are reserved between resolving and the upload; a crash there must not strand a reservation.
-    "names": at_stage("resolving", "names", "preflight"),
+    "names": names_reserved,
     "upload-staged": upload_staged,
     "awaiting-provisioning": at_stage("awaiting-provisioning"),
     "awaiting-sync": at_stage("awaiting-sync"),
