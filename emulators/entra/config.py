@@ -70,6 +70,9 @@ def default_config() -> dict[str, Any]:
             "keyVault503": False,
             "keyVaultFailures": 0,
             "keyVaultFailUntil": None,
+            # bulkUpload answers 503 ServiceUnavailable (with Retry-After) until switched off: an outage of the
+            # provisioning API alone, while Graph reads still work.
+            "bulkUpload503": False,
             "syncWithoutOnPremisesFlag": False,
         },
         "adErrors": {},

@@ -61,6 +61,9 @@ class FaultInjector:
             return status
         return None
 
+    def bulk_upload_fault(self) -> bool:
+        return bool(self._state.config["faults"].get("bulkUpload503"))
+
     def key_vault_fault(self) -> bool:
         faults = self._state.config["faults"]
         if faults.get("keyVault503"):

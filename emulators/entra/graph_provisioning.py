@@ -62,8 +62,15 @@ async def bulk_upload(request: Request) -> Response:
         unknown = _pinned_mismatch(core, service_principal_id, job_id)
         if unknown is not None:
             return graph_error(request, 404, "Request_ResourceNotFound", f"Resource '{unknown}' does not exist.")
-        wait = check_and_count(core.state, now())
+        outage = core.faults.bulk_upload_fault()
+        retry_after = core.state.config["faults"].get("retryAfterSeconds")
+        wait = None if outage else check_and_count(core.state, now())
         limits = core.state.config["rateLimit"]
+    if outage:
+        headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
+        return graph_error(
+            request, 503, "ServiceUnavailable", "The service is temporarily unavailable.", headers=headers
+        )
     if wait is not None:
         headers = {} if limits.get("omitRetryAfter") else {"Retry-After": str(wait.seconds)}
         return graph_error(request, 429, "TooManyRequests", wait.message, headers=headers)

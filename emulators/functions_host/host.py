@@ -138,6 +138,10 @@ class FunctionsHost:
             lifespan="off",
             loop="asyncio",
             http="h11",
+            # Kestrel, the real host's server, keeps an idle connection 130 s (KestrelServerLimits.KeepAliveTimeout);
+            # uvicorn's 5 s default closed pooled connections under the Durable client's feet (aiohttp then reports
+            # ServerDisconnectedError on reuse), a race the real host makes rare.
+            timeout_keep_alive=130,
             timeout_graceful_shutdown=2,
         )
         self._server = uvicorn.Server(config)

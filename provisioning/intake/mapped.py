@@ -48,7 +48,7 @@ from provisioning.intake.mapping import (
     TooManyRecords,
     load_configured,
 )
-from provisioning.intake.problems import Problem
+from provisioning.intake.problems import Problem, task_hub_outage_is_503
 from provisioning.settings import Settings
 from provisioning.telemetry import log_event
 
@@ -69,6 +69,7 @@ clock: Callable[[], float] = time.time  # replaced in tests that sign at a chose
 
 @bp.route(route=ROUTE, methods=["POST"])
 @bp.durable_client_input(client_name="client")
+@task_hub_outage_is_503
 async def mapped_webhook(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """Map the posted document with the configured mapping and start one HR event per record."""
     settings: Settings | None = None

@@ -24,7 +24,7 @@ from provisioning.credentials import SecretUnavailable
 from provisioning.events import PROBLEM_CONTENT_TYPE, JsonBodyError, loads_strict, problem_details
 from provisioning.intake import hibob
 from provisioning.intake.notifications import IntakeProblem, Notification
-from provisioning.intake.problems import Problem
+from provisioning.intake.problems import Problem, task_hub_outage_is_503
 from provisioning.intake.registry import connector
 from provisioning.intake.request_auth import read_body
 from provisioning.settings import Settings, SettingsError
@@ -38,6 +38,7 @@ logger = logging.getLogger("provisioning.intake")
 
 @bp.route(route="hris/bamboohr", methods=["POST"])
 @bp.durable_client_input(client_name="client")
+@task_hub_outage_is_503
 async def bamboohr_webhook(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """A BambooHR webhook (event-based or field-based JSON), signed with the webhook's private key."""
     return await receive("bamboohr", req, client)
@@ -45,6 +46,7 @@ async def bamboohr_webhook(req: func.HttpRequest, client: df.DurableOrchestratio
 
 @bp.route(route="hris/hibob", methods=["POST"])
 @bp.durable_client_input(client_name="client")
+@task_hub_outage_is_503
 async def hibob_webhook(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """A HiBob webhook v2, signed with Bob-Signature (HMAC-SHA512)."""
     return await receive("hibob", req, client)
@@ -52,6 +54,7 @@ async def hibob_webhook(req: func.HttpRequest, client: df.DurableOrchestrationCl
 
 @bp.route(route="hris/personio", methods=["POST"])
 @bp.durable_client_input(client_name="client")
+@task_hub_outage_is_503
 async def personio_webhook(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """A Personio webhook v2, carrying the subscription's token."""
     return await receive("personio", req, client)

@@ -27,7 +27,7 @@ from provisioning.events import EventValidationError, FieldError, JsonBodyError,
 from provisioning.intake import registry, request_auth
 from provisioning.intake.hr_api import submission
 from provisioning.intake.mapping import Mapping, MappingFormat, MappingLoadError, load_configured
-from provisioning.intake.problems import Problem
+from provisioning.intake.problems import Problem, task_hub_outage_is_503
 from provisioning.reconciliation import report, store
 from provisioning.reconciliation.activities import HR_PART, PLAN_PART
 from provisioning.reconciliation.drift import CLASSES
@@ -110,6 +110,7 @@ async def start_run(
 
 @bp.route(route="reconciliations", methods=["POST"])
 @bp.durable_client_input(client_name="client")
+@task_hub_outage_is_503
 async def start_reconciliation(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """Start a run from an uploaded roster (CSV or JSON, with a mapping) or from a connector (`{"source": ...}`)."""
     try:
@@ -267,6 +268,7 @@ def _format_of(filename: str | None, content_type: str) -> str:
 
 @bp.route(route="reconciliations/{id}", methods=["GET"])
 @bp.durable_client_input(client_name="client")
+@task_hub_outage_is_503
 async def reconciliation_status(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """The run's stage and summary and, once planned, its plan (JSON; `?format=csv` for a spreadsheet)."""
     try:
@@ -370,6 +372,7 @@ def _run_url(req: func.HttpRequest, run_id: str) -> str:
 
 @bp.route(route="reconciliations/{id}/apply", methods=["POST"])
 @bp.durable_client_input(client_name="client")
+@task_hub_outage_is_503
 async def apply_reconciliation(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """Turn the planned changes (all, or these employees' / these classes') into HR events."""
     try:
@@ -479,6 +482,7 @@ def _planned_output(status: Any) -> dict[str, Any]:
 
 @bp.route(route="reconciliations/{id}/cases/{caseId}/confirm", methods=["POST"])
 @bp.durable_client_input(client_name="client")
+@task_hub_outage_is_503
 async def confirm_case(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """The account is this person's: record it and write the employeeId through an ordinary update."""
     return await _decide(req, client, "confirm")
@@ -486,6 +490,7 @@ async def confirm_case(req: func.HttpRequest, client: df.DurableOrchestrationCli
 
 @bp.route(route="reconciliations/{id}/cases/{caseId}/reject", methods=["POST"])
 @bp.durable_client_input(client_name="client")
+@task_hub_outage_is_503
 async def reject_case(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """The account is not this person's: the next run plans their own account (if no other case is open)."""
     return await _decide(req, client, "reject")

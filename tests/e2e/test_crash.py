@@ -168,8 +168,9 @@ def upload_staged(client: httpx.Client, entra: EntraEmulator, watch: Watch) -> b
 
 def names_reserved(client: httpx.Client, entra: EntraEmulator, watch: Watch) -> bool:
     """A hire holds reserved names that no bulk request carries yet: it is resolving its names, or it waits in
-    the upload queue ("uploading") while nothing has reached Entra. The name stages themselves pass in a few
-    milliseconds, too fast to be caught by polling alone; the queue's wait is long enough."""
+    the upload queue ("uploading") while nothing has reached Entra. The name stages pass in a few milliseconds,
+    so this crash point is armed with a bulkUpload outage (`HOLDS`): hires wait in the queue with their names
+    reserved until the test has pulled the plug."""
     stages = current_stages(client, watch)
     if set(stages.values()) & {"resolving", "names", "preflight"}:
         return True
@@ -201,6 +202,12 @@ CRASH_POINTS: dict[str, Trigger] = {
     "awaiting-sync": at_stage("awaiting-sync"),
     "credential": pass_created,
 }
+HOLDS: dict[str, dict[str, Any]] = {
+    "names": {"faults": {"bulkUpload503": True, "retryAfterSeconds": 30}},
+}
+"""Emulator faults that hold the workflow at a crash point until the host is killed (then they are lifted): the
+Entra provisioning API is down, so each upload is retried after Retry-After (a quarter of a real second)."""
+LIFTED: dict[str, Any] = {"faults": {"bulkUpload503": False, "retryAfterSeconds": 5}}
 
 
 @pytest.fixture
@@ -223,6 +230,8 @@ def test_kill_9_at_any_stage_loses_nothing_and_duplicates_nothing(
     entra: EntraEmulator, hosts: Callable[[], HostSubprocess], crash_point: str
 ) -> None:
     seed_tenant(entra)
+    if crash_point in HOLDS:
+        entra.control.configure(**HOLDS[crash_point])
     host = hosts()
     watch = Watch()
     trigger = CRASH_POINTS[crash_point]
@@ -241,6 +250,7 @@ def test_kill_9_at_any_stage_loses_nothing_and_duplicates_nothing(
             except TimeoutError:
                 pytest.fail(f"never saw the crash point {crash_point}; stages seen: {watch.trails}")
     host.kill()
+    entra.control.configure(**LIFTED)
 
     restarted = hosts()
     with restarted.client() as client:
@@ -279,7 +289,10 @@ def crash_due(trigger: Trigger, client: httpx.Client, entra: EntraEmulator, watc
 
 def all_ended(client: httpx.Client) -> dict[str, dict[str, Any]] | None:
     """Every event's status once all of them have ended, else None."""
-    statuses = {instance_id: client.get(f"/hr-events/{instance_id}").json() for instance_id in INSTANCE_IDS}
+    responses = {instance_id: client.get(f"/hr-events/{instance_id}") for instance_id in INSTANCE_IDS}
+    if any(response.status_code == 503 for response in responses.values()):  # the task hub did not answer yet
+        return None
+    statuses = {instance_id: response.json() for instance_id, response in responses.items()}
     ended = all(status["runtimeStatus"] in ("Completed", "Failed", "Terminated") for status in statuses.values())
     return statuses if ended else None
 

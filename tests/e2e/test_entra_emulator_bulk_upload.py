@@ -165,6 +165,21 @@ def test_daily_quota_is_429(entra_env: EntraEmulator, entra_graph: httpx.Client)
     assert 86_000 < int(refused.headers["Retry-After"]) <= 86_400
 
 
+def test_a_bulk_upload_outage_refuses_uploads_alone_until_switched_off(
+    entra_env: EntraEmulator, entra_graph: httpx.Client
+) -> None:
+    payload = json.dumps({**_example(), "Operations": [_one_operation()]})
+    entra_env.control.configure(faults={"bulkUpload503": True, "retryAfterSeconds": 3})
+    refused = entra_graph.post(_url(entra_env), content=payload, headers=SCIM)
+    assert refused.status_code == 503
+    assert refused.json()["error"]["code"] == "ServiceUnavailable"
+    assert refused.headers["Retry-After"] == "3"
+    assert entra_graph.get("/users").status_code == 200
+    assert entra_env.control.state()["bulkRequests"] == []
+    entra_env.control.configure(faults={"bulkUpload503": False})
+    assert entra_graph.post(_url(entra_env), content=payload, headers=SCIM).status_code == 202
+
+
 def test_random_faults_are_seedable(entra_env: EntraEmulator, entra_graph: httpx.Client) -> None:
     def run() -> list[int]:
         entra_env.control.configure(faults={"rate429": 0.3, "rate503": 0.2, "seed": 42, "retryAfterSeconds": 7})

@@ -107,6 +107,14 @@ def load_host(entra: EntraEmulator, tmp_path: Path) -> Iterator[Callable[..., Ho
     yield start
     for host in started:
         host.stop()
+        # Shown only when the test fails (captured output): what the host logged as failed, since its folder is gone
+        # by the time anyone reads a CI report.
+        if host.log_file.exists():
+            lines = host.log_file.read_text(errors="replace").splitlines()
+            failed = [number for number, line in enumerate(lines) if "(Failed)" in line]
+            print(f"{host.log_file}: {len(failed)} failed invocations")
+            for number in failed[-3:]:  # the last ones, each with its traceback
+                print(*lines[number : number + 25], sep="\n")
 
 
 def wait_for_events(host: HostSubprocess, instance_ids: list[str], timeout: float) -> list[dict[str, Any]]:
@@ -122,7 +130,10 @@ def wait_for_events(host: HostSubprocess, instance_ids: list[str], timeout: floa
             for instance_id in instance_ids:
                 if instance_id in ended:
                     continue
-                status = client.get(f"/hr-events/{instance_id}").json()
+                response = client.get(f"/hr-events/{instance_id}")
+                if response.status_code == 503:  # the task hub did not answer in time: documented, ask again
+                    return False
+                status = response.json()
                 if status["runtimeStatus"] not in ("Completed", "Failed", "Terminated"):
                     return False
                 ended[instance_id] = status

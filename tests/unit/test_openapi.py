@@ -633,7 +633,9 @@ def _assert_documented(document: dict[str, Any], method: str, path: str, respons
     errors = _errors(_validator(document, f"{pointer}{_pointer('content', media, 'schema')}"), body)
     assert not errors, (status, body, errors)
     headers = documented.get("headers", {})
-    for name in headers:
+    for name, header in headers.items():
+        if header.get("required") is False:  # sent in some cases only (Retry-After on a task hub outage)
+            continue
         assert name in response.headers, f"{status} documents header {name}, which the response lacks"
     if "Location" in response.headers:
         assert "Location" in headers, f"{status} sends Location, which the document does not list"

@@ -13,7 +13,7 @@ from provisioning.intake.hr_api.messages import (
     authenticated,
     json_response,
 )
-from provisioning.intake.problems import Problem
+from provisioning.intake.problems import Problem, task_hub_outage_is_503
 from provisioning.telemetry import log_event
 from provisioning.workflows import contracts as c
 
@@ -23,6 +23,7 @@ logger = logging.getLogger("provisioning.http")
 
 @bp.route(route="hr-events/{id}", methods=["DELETE"])
 @bp.durable_client_input(client_name="client")
+@task_hub_outage_is_503
 async def rescind_event(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """Rescind an event still waiting for its effective date (or held for approval)."""
     try:
@@ -51,6 +52,7 @@ async def rescind_event(req: func.HttpRequest, client: df.DurableOrchestrationCl
 
 @bp.route(route="hr-events/{id}/approve", methods=["POST"])
 @bp.durable_client_input(client_name="client")
+@task_hub_outage_is_503
 async def approve_event(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """Release an event held for approval (the mass-change breaker or a rehire); a batch id releases every held
     event of the batch."""

@@ -26,7 +26,7 @@ from provisioning.intake.hr_api.messages import (
     parse_json,
     signed_json_body,
 )
-from provisioning.intake.problems import Problem
+from provisioning.intake.problems import Problem, task_hub_outage_is_503
 from provisioning.settings import Settings
 from provisioning.workflows import contracts as c
 from provisioning.workflows.plan import decide_action, effective_instant, ids_only, scim_record, workflow_options
@@ -38,6 +38,7 @@ logger = logging.getLogger("provisioning.http")
 
 @bp.route(route="hr-events/preview", methods=["POST"])
 @bp.durable_client_input(client_name="client")
+@task_hub_outage_is_503
 async def preview_event(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """Dry run: what the event would do, with read-only Graph lookups and no writes, reservations or runs.
 

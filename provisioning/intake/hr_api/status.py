@@ -20,7 +20,7 @@ from provisioning.intake.hr_api.messages import (
     authenticated,
     json_response,
 )
-from provisioning.intake.problems import Problem
+from provisioning.intake.problems import Problem, task_hub_outage_is_503
 from provisioning.workflows import contracts as c
 
 bp = df.Blueprint(http_auth_level=func.AuthLevel.FUNCTION)
@@ -29,6 +29,7 @@ logger = logging.getLogger("provisioning.http")
 
 @bp.route(route="hr-events", methods=["GET"])
 @bp.durable_client_input(client_name="client")
+@task_hub_outage_is_503
 async def list_events(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """Recent events, newest first, filtered by stage, type, employee and creation time, paged by a cursor.
 
@@ -61,6 +62,7 @@ async def list_events(req: func.HttpRequest, client: df.DurableOrchestrationClie
 
 @bp.route(route="hr-events/{id}", methods=["GET"])
 @bp.durable_client_input(client_name="client")
+@task_hub_outage_is_503
 async def event_status(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """Sanitised status of one event (or batch): never the Durable management URLs, never a secret."""
     try:

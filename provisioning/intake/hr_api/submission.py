@@ -34,7 +34,7 @@ from provisioning.intake.hr_api.messages import (
     signed_json_body,
     status_url,
 )
-from provisioning.intake.problems import Problem
+from provisioning.intake.problems import Problem, task_hub_outage_is_503
 from provisioning.settings import Settings
 from provisioning.telemetry import log_event
 from provisioning.workflows import contracts as c
@@ -47,6 +47,7 @@ logger = logging.getLogger("provisioning.http")
 
 @bp.route(route="hr-events", methods=["POST"])
 @bp.durable_client_input(client_name="client")
+@task_hub_outage_is_503
 async def submit_event(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """Accept one HR event; a repeated eventId returns the existing run instead of starting another."""
     try:
@@ -63,6 +64,7 @@ async def submit_event(req: func.HttpRequest, client: df.DurableOrchestrationCli
 
 @bp.route(route="hr-events/batch", methods=["POST"])
 @bp.durable_client_input(client_name="client")
+@task_hub_outage_is_503
 async def submit_batch(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> func.HttpResponse:
     """Accept up to 1,000 events; invalid ones are rejected one by one, repeats are reported as duplicates, and an
     eventId reused for a different event is rejected (it would be lost as a silent duplicate)."""
