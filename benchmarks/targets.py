@@ -15,12 +15,13 @@ printed with the table.
 
     python -m benchmarks.targets           # reduced sizes
     python -m benchmarks.targets --full    # the issue's sizes
+    python -m benchmarks.targets --cost-hires 500 --waiting 10,100,1000   # some rows at the issue's sizes
 """
 
 from __future__ import annotations
 
 import argparse
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from benchmarks import batch, sync_watch
 from benchmarks.batch import BatchFigures
@@ -146,18 +147,35 @@ def render(results: list[DesignFigures], sizes: Sizes) -> str:
     return "\n".join([line(header), rule, *(line(row) for row in body)])
 
 
-def run(full: bool = False) -> str:
-    sizes = FULL if full else REDUCED
-    results = [measure(design, sizes) for design in DESIGNS]
-    return render(results, sizes)
+def run(full: bool = False, sizes: Sizes | None = None) -> str:
+    chosen = sizes or (FULL if full else REDUCED)
+    results = [measure(design, chosen) for design in DESIGNS]
+    return render(results, chosen)
+
+
+def _counts(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split(",") if part.strip())
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--full", action="store_true", help="the issue's sizes (well over an hour on two cores)")
+    parser.add_argument("--cost-hires", type=int, help="N of the Graph-requests-per-hire row (and its CPU row)")
+    parser.add_argument("--ready-hires", type=int, help="hires of the sync-to-ready row")
+    parser.add_argument("--waiting", type=_counts, help="comma-separated numbers of waiting events")
+    parser.add_argument("--packing", type=_counts, help="comma-separated batch sizes of the packing rows")
     args = parser.parse_args(argv)
+    base = FULL if args.full else REDUCED
+    sizes = replace(
+        base,
+        cost_hires=args.cost_hires or base.cost_hires,
+        cpu_hires=tuple(sorted({*base.cpu_hires, args.cost_hires})) if args.cost_hires else base.cpu_hires,
+        ready_hires=args.ready_hires or base.ready_hires,
+        waiting=args.waiting or base.waiting,
+        packing=args.packing or base.packing,
+    )
     quiet_deferred_event_warning()
-    print(run(args.full))
+    print(run(sizes=sizes))
 
 
 if __name__ == "__main__":

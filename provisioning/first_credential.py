@@ -2,7 +2,8 @@
 
 Rules (docs/security.md, "What the product refuses to do"):
 - no credential for an account that holds or can activate a directory role or is in a protected group; the
-  check runs right before the pass is created;
+  check runs right before the pass is created (for an account this event's upload just created, its memberships
+  only: protection.py says why that is enough);
 - a new account's credential goes where CREDENTIAL_RECIPIENT says (the manager named by the event, the
   personal address from HR, or both); the personal address is read from the event's own input here, so it
   never travels through the orchestration history;
@@ -42,7 +43,8 @@ def recipient_roles(addresses: Iterable[str], roles: dict[str, str | None]) -> l
 def issue(rt: runtime.Runtime, request: dict[str, Any], personal_email: str | None) -> dict[str, Any]:
     """Refuse protected accounts, then create the credential and mail it; return facts and recipient roles."""
     settings = rt.settings
-    found = account_protection(rt.graph, request["userId"], settings.protected_group_ids or ())
+    fresh = request.get("fresh") is True and (request.get("recipients") or "new") == "new"
+    found = account_protection(rt.graph, request["userId"], settings.protected_group_ids or (), fresh=fresh)
     if found["protected"]:
         log_event(logger, "first-credential", level=logging.WARNING, outcome="refused", error_code="ProtectedAccount")
         return {

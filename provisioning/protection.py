@@ -12,6 +12,15 @@ What is checked, with the Graph calls that answer it (docs/security.md lists the
 - `roleEligibilityScheduleInstances` for the same principals: roles the account could activate through
   Privileged Identity Management (same permission; a tenant without PIM has none).
 
+An account this event's own upload just created (`fresh`) is asked the first question only. Such an account can
+come to hold a role in one way: a Privileged Role Administrator assigns it one, or adds it to a role-assignable
+group, by hand, in the minutes since it was created. Automation cannot do it: role-assignable groups cannot have
+dynamic membership and cannot contain groups (Microsoft Entra documentation, "Use Microsoft Entra groups to manage
+role assignments", restrictions for role-assignable groups), and role assignments and eligibilities name their
+principals one by one. `transitiveMemberOf` still reports any active directory role and every group, so a protected
+group a dynamic rule put the account in is refused as before. The threat this module stands against, a spoofed HR
+event handing over an account that already has power, is an existing account, and those get all three questions.
+
 I/O through an injected GraphClient; the answer is JSON-ready and names ids and kinds only, never a name.
 """
 
@@ -39,11 +48,14 @@ def _any(values: Iterable[Any]) -> bool:
     return any(True for _ in values)
 
 
-def account_protection(graph: GraphClient, user_id: str, protected_group_ids: Iterable[str]) -> dict[str, Any]:
+def account_protection(
+    graph: GraphClient, user_id: str, protected_group_ids: Iterable[str], *, fresh: bool = False
+) -> dict[str, Any]:
     """`{"protected": bool, "reasons": [...]}` for the account with this object id.
 
     Reasons are short and carry no personal data, e.g. "holds an active directory role" or
-    "member of protected group 7f3c…".
+    "member of protected group 7f3c…". `fresh`: the account was created by this event's own upload (see the
+    module's docstring); only its memberships are read.
     """
     protected_groups = {group.lower() for group in protected_group_ids}
     reasons: list[str] = []
@@ -56,6 +68,8 @@ def account_protection(graph: GraphClient, user_id: str, protected_group_ids: It
         if item.get("@odata.type") == _GROUP and isinstance(item.get("id"), str)
     )
     reasons += [f"member of protected group {group}" for group in group_ids if group in protected_groups]
+    if fresh:
+        return {"protected": bool(reasons), "reasons": reasons}
     principals = [user_id, *group_ids]
     if _any(found for chunk in _chunks(principals, MAX_IN_VALUES) for found in graph.role_assignments(chunk)):
         reasons.append("has an Entra role assignment (possibly scoped to an administrative unit)")

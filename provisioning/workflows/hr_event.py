@@ -9,7 +9,7 @@ decides, waits and records.
 from __future__ import annotations
 
 import copy
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import azure.durable_functions as df
@@ -83,7 +83,9 @@ class EventRun:
         self.first_name: dict[str, Any] | None = None
         """A hire's best name candidate, reserved and checked in Entra together with the person (best_name)."""
         self.managers: dict[str, dict[str, Any] | None] = {}
-        """Managers already looked up in this run, by employeeId (the hire's batched lookup found one)."""
+        """Managers already looked up in this run, by employeeId (the hire's lookup found one)."""
+        self.submitted_at: str | None = None
+        """When Entra accepted this run's latest upload (the bulk request's submittedAt)."""
 
     def carry_over(self) -> dict[str, Any]:
         """The input of this run's next execution (a hire that continues as new after its start date moved)."""
@@ -359,11 +361,39 @@ def _provision_new_account(run: EventRun) -> Step:
         )
     recipients = "it" if matched_existing else "new"
     tell_it = run.event["type"] == "rehire" or matched_existing
+    fresh = not matched_existing and created_by_upload(outcome["user"], run.submitted_at)
     return (
         yield from _welcome(
-            run, outcome["user"], manager, names["samAccountName"], recipients=recipients, tell_it=tell_it
+            run,
+            outcome["user"],
+            manager,
+            names["samAccountName"],
+            recipients=recipients,
+            tell_it=tell_it,
+            fresh=fresh,
         )
     )
+
+
+def created_by_upload(user: dict[str, Any], submitted_at: str | None) -> bool:
+    """Whether the Entra account was created after this run's upload reached Entra (give or take the clock skew
+    between Microsoft's clocks and ours): an account Entra Connect created for the new AD account, not an older
+    cloud account the sync matched it to (soft match on the UPN or a proxy address). Unknown times say no."""
+    created = user.get("createdDateTime")
+    if not isinstance(created, str) or not submitted_at:
+        return False
+    try:
+        created_at = datetime.fromisoformat(created.replace("Z", "+00:00"))
+        uploaded_at = datetime.fromisoformat(submitted_at.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    if created_at.tzinfo is None or uploaded_at.tzinfo is None:
+        return False
+    return created_at >= uploaded_at - CREATION_CLOCK_SKEW
+
+
+CREATION_CLOCK_SKEW = timedelta(minutes=2)
+"""How far Entra's createdDateTime may read before our record of the upload for the same moment."""
 
 
 # -- rehire -----------------------------------------------------------------------------------------------------
@@ -411,14 +441,16 @@ def _welcome(
     *,
     recipients: str,
     tell_it: bool = False,
+    fresh: bool = False,
 ) -> Step:
     """The end of a hire or rehire: first credential, the account's details, the welcome email, the output.
 
     `recipients` says who may receive the first credential: `new` (an account this event created: the
     CREDENTIAL_RECIPIENT choice, including the personal address), `existing` (only the manager on record) or
-    `it`. `tell_it` sends IT the rehire notice (every rehire is visible to IT).
+    `it`. `tell_it` sends IT the rehire notice (every rehire is visible to IT). `fresh`: the account was created
+    by this run's upload (see `created_by_upload`), which narrows the protection check (protection.py).
     """
-    credential = yield from _first_credential(run, user, manager, recipients)
+    credential = yield from _first_credential(run, user, manager, recipients, fresh=fresh)
     details = yield from _details(run, user)
     notified = yield from _notify(run, "welcome", details, manager)
     if tell_it:
@@ -526,7 +558,9 @@ def _preflight(run: EventRun) -> Step:
     return facts
 
 
-def _first_credential(run: EventRun, user: dict[str, Any], manager: dict[str, Any] | None, recipients: str) -> Step:
+def _first_credential(
+    run: EventRun, user: dict[str, Any], manager: dict[str, Any] | None, recipients: str, *, fresh: bool = False
+) -> Step:
     """Issue the first sign-in credential; the pass is created and emailed inside one activity, never returned.
 
     The activity refuses accounts that hold or can activate a role or are in a protected group (defence in depth:
@@ -551,6 +585,7 @@ def _first_credential(run: EventRun, user: dict[str, Any], manager: dict[str, An
         "manager": manager,
         "instanceId": run.context.instance_id,
         "recipients": recipients,
+        "fresh": fresh,
     }
     issued: dict[str, Any] = yield call_retrying(run.context, c.ISSUE_FIRST_CREDENTIAL, request)
     if issued.get("error"):

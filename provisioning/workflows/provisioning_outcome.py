@@ -36,6 +36,7 @@ def upload_and_await(run: Any, spec: dict[str, Any], *, expect_user: bool, requi
     upload = yield from upload_record(context, spec, run.group)
     run.mark("uploadedAt")
     submitted_at: str = upload["submittedAt"]
+    run.submitted_at = submitted_at
     deadline_at = run.now() + timedelta(minutes=options.sync_timeout_minutes)
     deadline = context.create_timer(deadline_at)
     check_input = {

@@ -157,3 +157,33 @@ def test_a_failing_role_lookup_is_not_read_as_unprotected() -> None:
 
     with pytest.raises(GraphError):  # the activity retries, then the event fails: never read as "unprotected"
         protection.account_protection(Failing([], set(), set()), "u1", ())  # type: ignore[arg-type]
+
+
+def test_a_fresh_account_is_asked_its_memberships_only_and_still_refused_for_them() -> None:
+    """An account this event's upload created can only hold a role by an administrator's hand (role-assignable
+    groups are never dynamic and never nested); its memberships still show an active role and a protected group."""
+    role = {"@odata.type": "#microsoft.graph.directoryRole", "id": "r1"}
+
+    class Counting(RolesGraph):
+        asked = 0
+
+        def role_assignments(self, principals: list[str]) -> list[dict[str, Any]]:
+            self.asked += 1
+            return super().role_assignments(principals)
+
+        def role_eligibilities(self, principals: list[str]) -> list[dict[str, Any]]:
+            self.asked += 1
+            return super().role_eligibilities(principals)
+
+    plain = Counting([group("g1")], {"u1"}, {"u1"})
+    assert protection.account_protection(plain, "u1", (), fresh=True) == {"protected": False, "reasons": []}  # type: ignore[arg-type]
+    assert plain.asked == 0
+    for graph, protected_groups, reason in (
+        (Counting([role], set(), set()), (), "active directory role"),
+        (Counting([group("G-DYN")], set(), set()), ("g-dyn",), "protected group g-dyn"),
+    ):
+        found = protection.account_protection(graph, "u1", protected_groups, fresh=True)  # type: ignore[arg-type]
+        assert found["protected"] and reason in " ".join(found["reasons"])
+    existing = Counting([group("g1")], {"u1"}, set())
+    assert protection.account_protection(existing, "u1", ())["protected"]  # type: ignore[arg-type]
+    assert existing.asked == 2
