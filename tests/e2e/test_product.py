@@ -133,6 +133,11 @@ class TestHire:
         assert "maria.schmidt@contoso.com" in json.dumps(pass_mails[0])
         body = state["bulkRequests"][0]["body"]
         assert body["Operations"][0]["data"]["active"] is True
+        # The account this hire's upload created is asked its memberships (roles and protected groups), not the
+        # two role queries an existing account gets (protection.py says why).
+        paths = [call["path"] for call in state["calls"]]
+        assert sum(path.endswith("/transitiveMemberOf") for path in paths) == 1
+        assert not [path for path in paths if "/roleManagement/" in path]
 
     def test_name_taken_in_entra(self, start_stack: Callable[..., Stack]) -> None:
         stack = start_stack()
@@ -301,6 +306,10 @@ class TestMoverLeaverRehire:
         assert next(u for u in state["entraUsers"] if u.get("employeeId") == "E10042")["accountEnabled"] is True
         assert len(state["temporaryAccessPasses"]) == 1
         assert any("Rehire completed" in mail["subject"] for mail in state["outbox"])
+        # An existing account is asked every question before it is re-enabled and again before its pass.
+        paths = [call["path"] for call in state["calls"]]
+        assert sum(path.endswith("/roleAssignments") for path in paths) >= 2
+        assert sum(path.endswith("/roleEligibilityScheduleInstances") for path in paths) >= 2
 
     def test_stale_event_is_superseded(self, start_stack: Callable[..., Stack]) -> None:
         stack = start_stack()
