@@ -44,13 +44,23 @@ def at_local_time(day: date, local: time, tz: ZoneInfo) -> datetime:
 
     With fold=0 (PEP 495), a wall-clock time skipped by a spring-forward transition lands just after the gap and an
     ambiguous autumn time resolves to its first occurrence, which is what a person reading a calendar expects.
+
+    It is total: a day at the edge of the calendar (HR's 9999-12-31 for "open-ended") gives the nearest instant
+    Python can hold instead of an overflow, so no date an event may carry can fail a workflow.
     """
-    return datetime.combine(day, local).replace(tzinfo=tz, fold=0).astimezone(UTC)
+    try:
+        return datetime.combine(day, local).replace(tzinfo=tz, fold=0).astimezone(UTC)
+    except OverflowError:
+        return datetime.min.replace(tzinfo=UTC) if day.year == date.min.year else datetime.max.replace(tzinfo=UTC)
 
 
 def provisioning_start(effective_date: date, lead_days: int, tz: ZoneInfo) -> datetime:
     """00:00 local, `lead_days` before the start date: when a hire's account is created."""
-    return at_local_time(effective_date - timedelta(days=lead_days), time(0, 0), tz)
+    try:
+        day = effective_date - timedelta(days=lead_days)
+    except OverflowError:
+        day = date.min
+    return at_local_time(day, time(0, 0), tz)
 
 
 def termination_instant(last_working_day: date, local: time, tz: ZoneInfo) -> datetime:

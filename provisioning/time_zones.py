@@ -56,7 +56,8 @@ def zone_for_country(country: str | None, around: date) -> str | None:
         return None
     if len(zones) == 1:
         return zones[0]
-    first = datetime(around.year, around.month, 1, 12, tzinfo=UTC)
+    # Six months either side must stay inside the calendar Python holds (HR writes 9999-12-31 for "open-ended").
+    first = datetime(min(max(around.year, 2), 9998), around.month, 1, 12, tzinfo=UTC)
     instants = [first + timedelta(days=30 * months) for months in range(-6, 7)]
     offsets = {tuple(ZoneInfo(zone).utcoffset(instant) for instant in instants) for zone in zones}
     return zones[0] if len(offsets) == 1 else None

@@ -11,7 +11,7 @@ import math
 import re
 from collections.abc import Mapping
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
@@ -63,6 +63,8 @@ RESERVED_ATTRIBUTE_NAMES = frozenset(name.lower() for name in APP_EXTENSION_ATTR
 _EVENT_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}\Z")
 _EMPLOYEE_ID = re.compile(r"^[A-Za-z0-9_-]{1,16}\Z")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}\Z")
+EARLIEST_EFFECTIVE_DATE: Final = date(1900, 1, 1)
+"""Earlier effective dates are placeholders for an empty field, not something HR means."""
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d{1,9})?(?:[Zz]|[+-]\d{2}:\d{2})\Z")
 _ATTRIBUTE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,63}\Z")
 
@@ -274,14 +276,22 @@ class HrEvent(_Model):
     @field_validator("effective_date", mode="before")
     @classmethod
     def _effective_date(cls, value: object) -> object:
-        if value is None or (isinstance(value, date) and not isinstance(value, datetime)):
+        if value is None:
             return value
-        if not isinstance(value, str) or not _ISO_DATE.match(value):
+        if isinstance(value, date) and not isinstance(value, datetime):
+            parsed = value
+        elif not isinstance(value, str) or not _ISO_DATE.match(value):
             raise custom("date_format", "must be a date YYYY-MM-DD")
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            raise custom("date_format", "must be a real calendar date YYYY-MM-DD") from None
+        else:
+            try:
+                parsed = date.fromisoformat(value)
+            except ValueError:
+                raise custom("date_format", "must be a real calendar date YYYY-MM-DD") from None
+        if parsed < EARLIEST_EFFECTIVE_DATE:
+            # HR systems fill empty date columns with placeholders such as 0001-01-01 or 1899-12-30 (the
+            # spreadsheet epoch); acting on one would start a hire "now" on a date nobody entered.
+            raise custom("date_range", f"must be on or after {EARLIEST_EFFECTIVE_DATE.isoformat()}")
+        return parsed
 
     @field_validator("occurred_at", mode="before")
     @classmethod

@@ -128,6 +128,8 @@ def test_round_trip_through_the_wire_form() -> None:
         ({"effectiveDate": "01.12.2026"}, "effectiveDate"),
         ({"effectiveDate": "2026-12-01T00:00:00Z"}, "effectiveDate"),
         ({"effectiveDate": 20261201}, "effectiveDate"),
+        ({"effectiveDate": "0001-01-01"}, "effectiveDate"),
+        ({"effectiveDate": "1899-12-30"}, "effectiveDate"),
         ({"occurredAt": "2026-11-20T09:14:00"}, "occurredAt"),
         ({"occurredAt": "2026-11-20"}, "occurredAt"),
         ({"occurredAt": "2026-13-20T09:14:00Z"}, "occurredAt"),

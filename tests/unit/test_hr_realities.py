@@ -77,6 +77,11 @@ class TestZones:
     def test_a_country_with_several_clocks_gives_none(self, country: str) -> None:
         assert time_zones.zone_for_country(country, date(2026, 12, 18)) is None
 
+    @pytest.mark.parametrize("around", [date(1900, 1, 1), date(9999, 12, 31), date.min, date.max])
+    def test_the_calendar_edges_still_give_an_answer(self, around: date) -> None:
+        assert time_zones.zone_for_country("JP", around) == "Asia/Tokyo"
+        assert time_zones.zone_for_country("US", around) is None
+
     def test_the_choice_order_and_its_source(self) -> None:
         event = {"type": "termination", "employee": {"employeeId": "E1"}}
         remembered = {"timeZone": {"name": "America/Chicago", "eventId": "wd-1"}}

@@ -68,6 +68,18 @@ class TestEffectiveInstant:
         assert schedule.zone("Mars/Olympus", "Europe/Berlin") == BERLIN
         assert str(schedule.zone(None, "Not/AZone")) == "UTC"
 
+    @pytest.mark.parametrize("day", ["0001-01-01", "0001-01-07", "9999-12-31", "9999-12-30"])
+    @pytest.mark.parametrize("event_type", ["hire", "rehire", "termination", "update"])
+    @pytest.mark.parametrize("zone", ["Pacific/Kiritimati", "Pacific/Pago_Pago", "UTC"])
+    def test_every_calendar_date_has_an_instant(self, day: str, event_type: str, zone: str) -> None:
+        # The event model refuses dates before 1900, but reconciliation and preview plan from stored data too:
+        # the arithmetic must never overflow at either edge of the calendar, in the zones furthest from UTC.
+        instant = effective_instant({"type": event_type, "effectiveDate": day}, OPTIONS, schedule.zone(zone))
+        assert instant is not None
+        assert instant.tzinfo is not None
+        edge = datetime.min if day.startswith("0001") else datetime.max
+        assert abs(instant - edge.replace(tzinfo=UTC)).days <= OPTIONS.provision_lead_days + 2
+
     def test_next_utc_midnight(self) -> None:
         noon = datetime(2026, 12, 31, 12, 0, tzinfo=UTC)
         assert schedule.next_utc_midnight(noon) == datetime(2027, 1, 1, tzinfo=UTC)
