@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import (
+    BENCHMARK_SETTINGS,
     CLOCK_START,
     MANAGER,
     START_DATE,
@@ -192,7 +193,11 @@ def run(
     run_tag = f"{hires}-{int(time.time())}"
     events = [hire_event(run_tag, index) for index in range(hires)]
     instance_ids = [f"hr-{event['eventId']}" for event in events]
-    settings = {"SYNC_WAIT_MODE": mode, **({"SYNC_TIMEOUT_MINUTES": "1440"} if time_scale else {})}
+    settings = {
+        **BENCHMARK_SETTINGS,
+        "SYNC_WAIT_MODE": mode,
+        **({"SYNC_TIMEOUT_MINUTES": "1440"} if time_scale else {}),
+    }
     with (
         tempfile.TemporaryDirectory() as state_dir,
         busy_cores(load),

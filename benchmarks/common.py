@@ -28,6 +28,12 @@ MANAGER: dict[str, Any] = {
 """An existing, synced manager: hires resolve her and her mailbox receives their Temporary Access Passes."""
 
 
+BENCHMARK_SETTINGS: dict[str, str] = {"BREAKER_CREATE_LIMIT": "1000000"}
+"""Settings every stack benchmark adds to production's. The per-hour create breaker (500 by default) would hold a
+large batch's later hires for approval, and at a fast host clock an hour passes in a minute; the benchmarks measure
+throughput and cost, the breaker has tests of its own."""
+
+
 def quiet_deferred_event_warning() -> None:
     """Hide the SDK's "Potential duplicate Task completion" UserWarning from benchmark output.
 

@@ -24,7 +24,7 @@ from typing import Any
 
 import httpx
 
-from benchmarks.common import CLOCK_START, Rows, print_rows, quiet_deferred_event_warning
+from benchmarks.common import BENCHMARK_SETTINGS, CLOCK_START, Rows, print_rows, quiet_deferred_event_warning
 from demo.stack import Stack, running_stack, wait_until
 from provisioning import naming
 from provisioning.intake.mapping import Mapping
@@ -52,6 +52,7 @@ event:
 SETTINGS = {
     "RECONCILE_MAX_UPDATES": "100000",
     "RECONCILE_MAX_UPDATES_PERCENT": "100",
+    **BENCHMARK_SETTINGS,
     "BREAKER_UPDATE_LIMIT": "100000",
     "PROVISIONING_POLL_INITIAL_SECONDS": "15",
 }

@@ -24,13 +24,22 @@ import json
 import math
 import tempfile
 import time
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from benchmarks import batch
-from benchmarks.common import CLOCK_START, MANAGER, Rows, graph_requests, print_rows, quiet_deferred_event_warning
+from benchmarks.common import (
+    BENCHMARK_SETTINGS,
+    CLOCK_START,
+    MANAGER,
+    Rows,
+    graph_requests,
+    print_rows,
+    quiet_deferred_event_warning,
+)
 from demo.stack import Stack, running_stack, wait_until
 
 MODES = ("watch", "poll")
@@ -97,7 +106,7 @@ def waiting(events: int, mode: str, *, time_scale: float = WAITING_TIME_SCALE) -
     """Graph requests per scaled minute while `events` hires wait for Entra Connect (which never comes)."""
     tag = f"wait{events}{mode}{int(time.time())}"
     hires = [batch.hire_event(tag, index) for index in range(events)]
-    settings = {"SYNC_WAIT_MODE": mode, "SYNC_TIMEOUT_MINUTES": str(7 * 24 * 60)}
+    settings = {**BENCHMARK_SETTINGS, "SYNC_WAIT_MODE": mode, "SYNC_TIMEOUT_MINUTES": str(7 * 24 * 60)}
     pipeline = {"agentDelaySeconds": 0, "logDelaySeconds": 0, "syncDelaySeconds": NEVER}
     with (
         tempfile.TemporaryDirectory() as state_dir,
@@ -108,11 +117,15 @@ def waiting(events: int, mode: str, *, time_scale: float = WAITING_TIME_SCALE) -
         stack.entra.control.seed_user("synced", **MANAGER)
         _post(stack, hires)
         prefix = f"hr-bench-{tag}-"
-        wait_until(
-            lambda: sum(stage == "awaiting-sync" for stage in _stages(stack, prefix).values()) == events,
-            timeout=60 + events * 1.5,
-            interval=1.0,
-        )
+        try:
+            wait_until(
+                lambda: sum(stage == "awaiting-sync" for stage in _stages(stack, prefix).values()) == events,
+                timeout=60 + events * 1.5,
+                interval=1.0,
+            )
+        except TimeoutError as timeout:
+            stages = Counter(_stages(stack, prefix).values())
+            raise TimeoutError(f"{events} hires did not all reach awaiting-sync; stages: {dict(stages)}") from timeout
         started = datetime.now().astimezone()
         time.sleep(WAITING_WINDOW_MINUTES * 60 / time_scale)  # the measured window itself, not a wait for a state
         ended = datetime.now().astimezone()
@@ -146,7 +159,7 @@ def ready(mode: str, *, hires: int = READY_HIRES, time_scale: float = READY_TIME
             Path(state_dir),
             time_scale=time_scale,
             clock_start=CLOCK_START,
-            settings={"SYNC_WAIT_MODE": mode},
+            settings={**BENCHMARK_SETTINGS, "SYNC_WAIT_MODE": mode},
             entra_config=delays,
         ) as stack,
     ):

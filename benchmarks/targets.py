@@ -21,6 +21,8 @@ printed with the table.
 from __future__ import annotations
 
 import argparse
+import sys
+import time
 from dataclasses import dataclass, replace
 
 from benchmarks import batch, sync_watch
@@ -65,15 +67,37 @@ class DesignFigures:
     ready: ReadyFigures
 
 
+def _progress(design: str, what: str, started: float) -> None:
+    """One line per finished run on stderr: a run of the full sizes takes hours, and a late failure (or an
+    interrupted run) must not lose the figures already measured."""
+    print(f"[{design}] {what} ({time.monotonic() - started:.0f} s)", file=sys.stderr, flush=True)
+
+
 def measure(design: str, sizes: Sizes) -> DesignFigures:
     """Every run of one design. A packing run at x60 also gives the cost and CPU figures of its size."""
     batches: dict[tuple[int, float], BatchFigures] = {}
     for hires in sorted({*sizes.packing, *sizes.cpu_hires, sizes.cost_hires}):
         scales = sizes.packing_scales if hires in sizes.packing else (sizes.packing_scales[0],)
         for scale in scales:
-            batches[(hires, scale)] = batch.run(hires, time_scale=scale, mode=design, load=BUSY_PROCESSES)
-    waiting = [sync_watch.waiting(events, design) for events in sizes.waiting]
+            started = time.monotonic()
+            figures = batch.run(hires, time_scale=scale, mode=design, load=BUSY_PROCESSES)
+            batches[(hires, scale)] = figures
+            _progress(
+                design,
+                f"batch of {hires} at x{scale:g}: {figures.completed}/{hires} done, {figures.bulk_upload_calls} "
+                f"bulkUpload requests, {figures.graph_calls_per_employee:.2f} Graph requests per hire, "
+                f"emulator CPU {figures.emulator_cpu_per_hire * 1000:.1f} ms per hire",
+                started,
+            )
+    waiting = []
+    for events in sizes.waiting:
+        started = time.monotonic()
+        waiting.append(sync_watch.waiting(events, design))
+        _progress(design, f"{events} waiting: {waiting[-1].per_minute:.1f} Graph requests per minute", started)
+    started = time.monotonic()
     ready = sync_watch.ready(design, hires=sizes.ready_hires, time_scale=sizes.ready_time_scale)
+    p95 = ready.percentile(ready.seconds, 0.95)
+    _progress(design, f"ready over {ready.hires}: p95 {_seconds(p95)} ({ready.completed} done)", started)
     return DesignFigures(design, batches, waiting, ready)
 
 

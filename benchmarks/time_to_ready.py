@@ -23,7 +23,15 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from benchmarks.common import CLOCK_START, MANAGER, START_DATE, Rows, print_rows, quiet_deferred_event_warning
+from benchmarks.common import (
+    BENCHMARK_SETTINGS,
+    CLOCK_START,
+    MANAGER,
+    START_DATE,
+    Rows,
+    print_rows,
+    quiet_deferred_event_warning,
+)
 from demo.stack import running_stack
 
 TIME_SCALE = 120.0
@@ -84,7 +92,7 @@ def run(mode: str, time_scale: float = TIME_SCALE, sync_seconds: float = SYNC_SE
             Path(state_dir),
             time_scale=time_scale,
             clock_start=CLOCK_START,
-            settings={"SYNC_WAIT_MODE": mode},
+            settings={**BENCHMARK_SETTINGS, "SYNC_WAIT_MODE": mode},
             entra_config={**realistic_delays(time_scale, sync_seconds), "agentOnline": True},
         ) as stack,
     ):
