@@ -8,7 +8,7 @@ never carry a token or a pass.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from datetime import datetime, timedelta
+from datetime import datetime
 from itertools import islice
 from typing import Any
 
@@ -21,6 +21,7 @@ from provisioning.graph import (
     filter_in,
     users_using_identifier,
 )
+from provisioning.schedule import ENTRA_CLOCK_SKEW
 
 USER_SELECT = (
     "id",
@@ -74,9 +75,6 @@ change, a conversion); both are on the account anyway and say nothing the displa
 
 The complete profile (phones, address, title) is read again where it is needed, at upload, so it never sits in
 orchestration history (docs/security.md, "Personal data")."""
-LOG_CLOCK_SKEW = timedelta(minutes=2)
-"""The provisioning service's clock and ours differ; look this far back before the upload."""
-
 # Error codes the provisioning service writes when the UPN, mail or sAMAccountName is already used in the
 # target directory (Entra inbound provisioning troubleshooting and the AD agent's export errors). A conflict is
 # retried with the next name; other failures are not.
@@ -378,7 +376,7 @@ def check_provisioning(
     ignore_log_ids: Iterable[str] = (),
 ) -> dict[str, Any]:
     """One look at both signals after an upload: the provisioning log verdict and the synced Entra account."""
-    entries = graph.provisioning_logs(job_id=job_id, source_id=employee_id, since=submitted_at - LOG_CLOCK_SKEW)
+    entries = graph.provisioning_logs(job_id=job_id, source_id=employee_id, since=submitted_at - ENTRA_CLOCK_SKEW)
     result: dict[str, Any] = {
         "log": summarize_log(entries, ignore_log_ids),
         "user": None,

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 __all__ = [
+    "ENTRA_CLOCK_SKEW",
     "at_local_time",
     "next_utc_midnight",
     "parse_local_time",
@@ -19,6 +20,11 @@ __all__ = [
     "update_instant",
     "zone",
 ]
+
+
+ENTRA_CLOCK_SKEW = timedelta(minutes=2)
+"""How far Microsoft's timestamps (a provisioning log's activityDateTime, an account's createdDateTime) may read
+before our own record of the same moment: the clocks differ, so a look for "since the upload" starts this early."""
 
 
 def zone(name: str | None, default: str = "UTC") -> ZoneInfo:

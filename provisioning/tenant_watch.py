@@ -27,8 +27,9 @@ from datetime import datetime, timedelta
 from itertools import islice
 from typing import Any, Final
 
-from provisioning.directory import ACCOUNT_SUMMARY, LOG_CLOCK_SKEW, summarize_log, summary
+from provisioning.directory import ACCOUNT_SUMMARY, summarize_log, summary
 from provisioning.graph import MAX_IN_VALUES, BatchRequest, DeltaExpired, GraphClient, filter_in, users_query
+from provisioning.schedule import ENTRA_CLOCK_SKEW
 
 __all__ = ["LOG_OVERLAP", "WATCH_SELECT", "RoundResult", "watch_round"]
 
@@ -154,7 +155,7 @@ def _logs_by_instance(waiting: dict[str, dict[str, Any]], entries: list[dict[str
         own = [
             entry
             for entry in by_source.get(str(registration["employeeId"]), [])
-            if (_instant(entry.get("activityDateTime")) or earliest) >= earliest - LOG_CLOCK_SKEW
+            if (_instant(entry.get("activityDateTime")) or earliest) >= earliest - ENTRA_CLOCK_SKEW
         ]
         verdict = summarize_log(own, registration.get("ignoreLogIds") or ())
         if verdict is not None and verdict.get("id") not in (registration.get("logIds") or []):

@@ -18,7 +18,7 @@ from typing import Any
 import azure.durable_functions as df
 
 from provisioning import runtime, sync_watch, tenant_watch
-from provisioning.directory import LOG_CLOCK_SKEW
+from provisioning.schedule import ENTRA_CLOCK_SKEW
 from provisioning.telemetry import log_event
 from provisioning.workflows import contracts as c
 from provisioning.workflows.plan import workflow_options
@@ -39,7 +39,7 @@ async def start_sync_watcher(request: dict[str, Any], client: df.DurableOrchestr
         return {"started": False}
     rt = runtime.current()
     link = rt.graph.latest_user_changes_link(tenant_watch.WATCH_SELECT)
-    since = datetime.now(UTC) - LOG_CLOCK_SKEW
+    since = datetime.now(UTC) - ENTRA_CLOCK_SKEW
     options = workflow_options(rt.settings)
     state = {"options": options.to_dict(), "deltaLink": link, "logSince": since.isoformat(), "rounds": 0}
     await client.start_new(c.SYNC_WATCHER, instance_id, state)

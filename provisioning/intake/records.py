@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, fields
 from datetime import date
 from typing import Any
 
-from provisioning.events import EventValidationError, FieldError, parse_event
+from provisioning.events import Employee, EventValidationError, FieldError, parse_event
 from provisioning.intake.notifications import Notification, digest
 
 __all__ = ["START_EVENTS", "HrRecord", "MappedEvent", "map_record", "parse_date"]
@@ -64,15 +64,18 @@ class HrRecord:
     vendor_fields: Mapping[str, str] = field(default_factory=dict, compare=False)
 
     def employee_json(self) -> dict[str, Any]:
-        """The `employee` object of an event (camelCase, empty values left out)."""
-        skip = {"hire_date", "original_hire_date", "termination_date", "vendor_fields"}
+        """The `employee` object of an event (the event model's wire names, empty values left out).
+
+        Every field of the record that the event's `Employee` also has goes there under the model's own alias,
+        so a field added to both needs no mapping here; the dates and vendor names are the record's alone.
+        """
         result: dict[str, Any] = {}
         for item in fields(self):
+            model_field = Employee.model_fields.get(item.name)
             value = getattr(self, item.name)
-            if item.name in skip or value in (None, ""):
+            if model_field is None or value in (None, ""):
                 continue
-            head, *rest = item.name.split("_")
-            result[head + "".join(part.title() for part in rest)] = value
+            result[model_field.alias or item.name] = value
         return result
 
 

@@ -9,7 +9,7 @@ decides, waits and records.
 from __future__ import annotations
 
 import copy
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from typing import Any
 
 import azure.durable_functions as df
@@ -389,11 +389,7 @@ def created_by_upload(user: dict[str, Any], submitted_at: str | None) -> bool:
         return False
     if created_at.tzinfo is None or uploaded_at.tzinfo is None:
         return False
-    return created_at >= uploaded_at - CREATION_CLOCK_SKEW
-
-
-CREATION_CLOCK_SKEW = timedelta(minutes=2)
-"""How far Entra's createdDateTime may read before our record of the upload for the same moment."""
+    return created_at >= uploaded_at - schedule.ENTRA_CLOCK_SKEW
 
 
 # -- rehire -----------------------------------------------------------------------------------------------------

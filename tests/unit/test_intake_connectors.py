@@ -4,6 +4,7 @@ mapping from each vendor's record to an HrEvent."""
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -15,6 +16,7 @@ import httpx
 import pytest
 import respx
 
+from provisioning.events import Employee
 from provisioning.intake import bamboohr, hibob, personio
 from provisioning.intake.connector import country_code, rfc3339, text
 from provisioning.intake.notifications import IntakeProblem, Notification, constant_time_equal, digest
@@ -141,6 +143,19 @@ def person(**changes: Any) -> HrRecord:
         "vendor_fields": {"employee.familyName": "lastName"},
     }
     return HrRecord(**{**base, **changes})
+
+
+def test_every_person_field_of_a_record_reaches_the_event_under_its_wire_name() -> None:
+    record_only = {"hire_date", "original_hire_date", "termination_date", "vendor_fields"}
+    person_fields = [item.name for item in dataclasses.fields(HrRecord) if item.name not in record_only]
+    assert set(person_fields) <= set(Employee.model_fields)  # a record field the event lacks would be dropped
+    full = HrRecord(**dict.fromkeys(person_fields, "x"))
+    assert full.employee_json() == {Employee.model_fields[name].alias: "x" for name in person_fields}
+    assert person(middle_name="", city=None).employee_json() == {
+        "employeeId": "101",
+        "givenName": "Zoë",
+        "familyName": "Müller",
+    }
 
 
 def test_a_new_employee_is_a_hire_on_the_hire_date_keyed_by_employee_and_date() -> None:
