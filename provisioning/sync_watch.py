@@ -33,7 +33,11 @@ bp = df.Blueprint()
 SHARDS = 16
 """How many registry entities share the registrations (each holds about 1/SHARDS of the waiting events)."""
 STALE_ROUNDS = 5
-"""A watcher that has not begun a round for this many intervals is taken for gone and replaced."""
+"""A watcher that has not begun a round for this many intervals (and at least STALE_AT_LEAST) is taken for gone."""
+STALE_AT_LEAST = timedelta(minutes=10)
+"""A task hub with a backlog (thousands of events in flight) delays a watcher's timer and entity call by minutes
+without anything being wrong; replacing it then would only add a new watcher's direct look for everybody. Events
+lose nothing while a watcher is really gone: each keeps its own deadline."""
 COORDINATOR = df.EntityId(c.SYNC_WATCH, c.SINGLETON_KEY)
 
 
@@ -67,7 +71,7 @@ def register(state: dict[str, Any] | None, at: str, interval_seconds: float) -> 
     state = dict(state or _coordinator())
     state["waiting"] = int(state.get("waiting", 0)) + 1
     ticket: dict[str, Any] = {"startWatcher": None, "primed": False}
-    stale_after = timedelta(seconds=STALE_ROUNDS * max(1.0, interval_seconds))
+    stale_after = max(timedelta(seconds=STALE_ROUNDS * max(1.0, interval_seconds)), STALE_AT_LEAST)
     alive = state.get("watcher") and datetime.fromisoformat(at) - datetime.fromisoformat(state["since"]) < stale_after
     if not alive:
         state["generation"] = int(state.get("generation", 0)) + 1

@@ -45,13 +45,15 @@ class TestCoordinator:
         _, ticket = sync_watch.register(state, at(61), 30)
         assert ticket["startWatcher"] == "sync-watcher-2"
 
-    def test_a_watcher_that_stopped_taking_rounds_is_replaced(self) -> None:
-        state, _ = sync_watch.register(None, at(0), 30)
-        state, ticket = sync_watch.register(state, at(30 * sync_watch.STALE_ROUNDS - 1), 30)
+    @pytest.mark.parametrize(("interval", "stale_after"), [(30, 600), (60, 600), (300, 1500)])
+    def test_a_watcher_that_stopped_taking_rounds_is_replaced(self, interval: int, stale_after: int) -> None:
+        # Five intervals, but never less than ten minutes: a backlog in the task hub is not an outage.
+        state, _ = sync_watch.register(None, at(0), interval)
+        state, ticket = sync_watch.register(state, at(stale_after - 1), interval)
         assert ticket["startWatcher"] is None
-        state, ticket = sync_watch.register(state, at(30 * sync_watch.STALE_ROUNDS + 1), 30)
+        state, ticket = sync_watch.register(state, at(stale_after + 1), interval)
         assert ticket["startWatcher"] == "sync-watcher-2"
-        _, answer = sync_watch.begin_round(state, "sync-watcher-1", at(1000))
+        _, answer = sync_watch.begin_round(state, "sync-watcher-1", at(stale_after + 100))
         assert answer == {"stop": True, "reason": "replaced"}
 
     def test_unregistering_never_counts_below_zero(self) -> None:
