@@ -254,6 +254,27 @@ class TestRescindAndOrdering:
         assert status["output"]["outcome"] == "cancelled"
         assert tenant.uploads == []
 
+    @pytest.mark.parametrize("event_type", ["hire", "termination"])
+    def test_an_open_ended_date_waits_and_can_be_rescinded(
+        self, host: FunctionsHost, tenant: ScriptedTenant, event_type: str
+    ) -> None:
+        # HR writes 9999-12-31 for "no end"; in a zone behind UTC its end of day is past what Python can hold.
+        body = event(eventId=f"wd-open-{event_type}", type=event_type, effectiveDate="9999-12-31")
+        body["employee"] = {**body["employee"], "timeZone": "Pacific/Pago_Pago"}
+        if event_type == "termination":
+            tenant.seed_user("E10042", "zoe.obrien-muller@contoso.com", manager="E00007")
+        accepted = submit(host, body)
+        host.set_timers_enabled(False)
+        host.run_until_idle()
+        status = api_status(host, accepted["id"])
+        assert status["runtimeStatus"] == "Running"
+        assert status["stage"] in ("scheduled", "pending-hire", "waiting-for-start")
+        response = host.request("DELETE", f"/api/hr-events/{accepted['id']}", headers={"x-functions-key": KEY})
+        assert response.status_code == 200 and response.json()["status"] == "cancelled"
+        host.set_timers_enabled(True)
+        assert finish(host, accepted["id"])["output"]["outcome"] == "cancelled"
+        assert tenant.uploads == []
+
     def test_rescind_after_upload_is_refused(self, host: FunctionsHost) -> None:
         accepted = submit(host, HIRE)
         finish(host, accepted["id"])
