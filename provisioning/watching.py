@@ -10,6 +10,7 @@ registry entities and the Durable client.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from datetime import UTC, datetime, timedelta
@@ -59,6 +60,28 @@ async def _registrations(client: df.DurableOrchestrationClient) -> dict[str, dic
     return waiting
 
 
+NOTICE_CONCURRENCY = 16
+"""Notices in flight at once. When Entra Connect exports a batch, hundreds of events are told in the same round;
+one at a time, the last would hear a round trip per event later than the first."""
+
+
+async def _raise_notices(client: df.DurableOrchestrationClient, notices: dict[str, tuple[str, Any]]) -> int:
+    """Raise each notice to its event, NOTICE_CONCURRENCY at a time; returns how many were delivered."""
+    gate = asyncio.Semaphore(NOTICE_CONCURRENCY)
+
+    async def tell(iid: str, name: str, notice: Any) -> bool:
+        async with gate:
+            try:
+                await client.raise_event(iid, name, notice)
+                return True
+            except Exception as error:  # the event ended meanwhile: nobody waits for this any more
+                logger.warning("sync notice not delivered to %s: %s", iid, type(error).__name__)
+                return False
+
+    delivered = await asyncio.gather(*(tell(iid, name, notice) for iid, (name, notice) in notices.items()))
+    return sum(delivered)
+
+
 @bp.activity_trigger(input_name="request", activity=c.WATCH_TENANT)
 @bp.durable_client_input(client_name="client")
 async def watch_tenant(request: dict[str, Any], client: df.DurableOrchestrationClient) -> dict[str, Any]:
@@ -73,7 +96,9 @@ async def watch_tenant(request: dict[str, Any], client: df.DurableOrchestrationC
         if host_now - datetime.fromisoformat(str(registration.get("registeredAt") or request["hostNow"])) > expiry
     ]
     live = {iid: registration for iid, registration in waiting.items() if iid not in expired}
-    result = tenant_watch.watch_round(
+    # The round's Graph calls block; run them off the worker's event loop, which serves the async functions.
+    result = await asyncio.to_thread(
+        tenant_watch.watch_round,
         rt.graph,
         job_id=rt.settings.job_id,
         waiting=live,
@@ -81,13 +106,7 @@ async def watch_tenant(request: dict[str, Any], client: df.DurableOrchestrationC
         log_since=datetime.fromisoformat(request["logSince"]),
         look_directly=bool(request.get("lookDirectly")),
     )
-    notified = 0
-    for iid, (name, notice) in result.notices.items():
-        try:
-            await client.raise_event(iid, name, notice)
-            notified += 1
-        except Exception as error:  # the event ended meanwhile: nobody waits for this any more
-            logger.warning("sync notice not delivered to %s: %s", iid, type(error).__name__)
+    notified = await _raise_notices(client, result.notices)
     updates: dict[str, dict[str, dict[str, Any]]] = {}
     for iid, update in result.delivered.items():
         updates.setdefault(sync_watch.shard_key(iid), {})[iid] = update
