@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from provisioning import runtime
-from provisioning.graph import SyncedUserPasswordError
+from provisioning.graph import GraphThrottled, SyncedUserPasswordError
 from provisioning.notifications import PassContext, RenderedEmail
 from provisioning.protection import account_protection
 from provisioning.telemetry import log_event
@@ -121,7 +121,10 @@ def _temporary_access_pass(
     try:
         email = rt.notifier.render_temporary_access_pass(context, tap.reveal())
         send(rt, email)
-    except Exception as error:  # the pass exists now: a retry would create a second one, so report instead
+    except GraphThrottled as error:
+        _raise_if_surely_unsent(error)
+        return _not_delivered("Temporary Access Pass", error)
+    except Exception as error:  # the mail may have gone: a retry could send a second pass, so report instead
         return _not_delivered("Temporary Access Pass", error)
     log_event(logger, "first-credential", outcome="tap-issued", employee_id=request["employee"]["employeeId"])
     return {"method": "tap", "recipients": _roles(rt, email, manager, personal), **tap.facts()}
@@ -155,9 +158,25 @@ def _password(
     try:
         email = rt.notifier.render_temporary_access_pass(context, password)
         send(rt, email)
-    except Exception as error:  # the password is set now: a retry would set and send another one
+    except GraphThrottled as error:
+        _raise_if_surely_unsent(error)
+        return _not_delivered("initial password", error)
+    except Exception as error:  # the mail may have gone: a retry could send a second password, so report instead
         return _not_delivered("initial password", error)
     return {"method": "password", "recipients": _roles(rt, email, manager, personal)}
+
+
+def _raise_if_surely_unsent(error: GraphThrottled) -> None:
+    """Hand a throttled mail back to the orchestrator when Graph certainly did not send it.
+
+    A 429 is answered before the request is processed, so nobody has seen the credential just created: the
+    orchestrator's durable retry runs this activity again after its wait, and the new pass replaces this one (a
+    user has one pass; creating another overrides it) or the new password this one. Exchange throttles sendMail per
+    mailbox, so a burst of hires can meet it. A 503 or 504 may come after the mail went out: those still report.
+    """
+    if error.status == 429:
+        log_event(logger, "first-credential", outcome="mail-throttled", error_code=error.code)
+        raise error
 
 
 def _not_delivered(what: str, error: Exception) -> dict[str, Any]:
