@@ -118,14 +118,9 @@ def _temporary_access_pass(
         lifetime_minutes=tap.lifetime_minutes,
         usable_once=tap.usable_once,
     )
-    try:
-        email = rt.notifier.render_temporary_access_pass(context, tap.reveal())
-        send(rt, email)
-    except GraphThrottled as error:
-        _raise_if_surely_unsent(error)
-        return _not_delivered("Temporary Access Pass", error)
-    except Exception as error:  # the mail may have gone: a retry could send a second pass, so report instead
-        return _not_delivered("Temporary Access Pass", error)
+    email = _mail_credential(rt, context, tap.reveal())
+    if not isinstance(email, RenderedEmail):
+        return _not_delivered("Temporary Access Pass", email)
     log_event(logger, "first-credential", outcome="tap-issued", employee_id=request["employee"]["employeeId"])
     return {"method": "tap", "recipients": _roles(rt, email, manager, personal), **tap.facts()}
 
@@ -155,28 +150,32 @@ def _password(
         lifetime_minutes=rt.settings.tap_lifetime_minutes,
         usable_once=True,
     )
-    try:
-        email = rt.notifier.render_temporary_access_pass(context, password)
-        send(rt, email)
-    except GraphThrottled as error:
-        _raise_if_surely_unsent(error)
-        return _not_delivered("initial password", error)
-    except Exception as error:  # the mail may have gone: a retry could send a second password, so report instead
-        return _not_delivered("initial password", error)
+    email = _mail_credential(rt, context, password)
+    if not isinstance(email, RenderedEmail):
+        return _not_delivered("initial password", email)
     return {"method": "password", "recipients": _roles(rt, email, manager, personal)}
 
 
-def _raise_if_surely_unsent(error: GraphThrottled) -> None:
-    """Hand a throttled mail back to the orchestrator when Graph certainly did not send it.
+def _mail_credential(rt: runtime.Runtime, context: PassContext, secret: str) -> RenderedEmail | Exception:
+    """Render and send the mail carrying a credential just created; the sent mail, or why it may not have gone.
 
-    A 429 is answered before the request is processed, so nobody has seen the credential just created: the
-    orchestrator's durable retry runs this activity again after its wait, and the new pass replaces this one (a
-    user has one pass; creating another overrides it) or the new password this one. Exchange throttles sendMail per
-    mailbox, so a burst of hires can meet it. A 503 or 504 may come after the mail went out: those still report.
+    A 429 is answered before the request is processed, so nobody has seen the credential: it is raised to the
+    orchestrator's durable retry, which runs this activity again after its wait, and the new pass replaces this one
+    (a user has one pass; creating another overrides it) or the new password this one. Exchange throttles sendMail
+    per mailbox, so a burst of hires can meet it. Any other failure (a 503 or 504 may come after the mail went out)
+    is returned instead of raised: a retry could send a second credential.
     """
-    if error.status == 429:
-        log_event(logger, "first-credential", outcome="mail-throttled", error_code=error.code)
-        raise error
+    try:
+        email = rt.notifier.render_temporary_access_pass(context, secret)
+        send(rt, email)
+    except GraphThrottled as error:
+        if error.status == 429:
+            log_event(logger, "first-credential", outcome="mail-throttled", error_code=error.code)
+            raise
+        return error
+    except Exception as error:
+        return error
+    return email
 
 
 def _not_delivered(what: str, error: Exception) -> dict[str, Any]:

@@ -45,6 +45,11 @@ def parse_local_time(text: str) -> time:
     return time(int(hours), int(minutes or 0))
 
 
+_MIDDLE_OF_CALENDAR = date(5000, 1, 1)
+"""Which edge a day that cannot be converted is at: one near year 1 clamps to the earliest instant, one near 9999 to
+the latest."""
+
+
 def at_local_time(day: date, local: time, tz: ZoneInfo) -> datetime:
     """The UTC instant of `local` o'clock on `day` in `tz`.
 
@@ -57,7 +62,7 @@ def at_local_time(day: date, local: time, tz: ZoneInfo) -> datetime:
     try:
         return datetime.combine(day, local).replace(tzinfo=tz, fold=0).astimezone(UTC)
     except OverflowError:
-        return datetime.min.replace(tzinfo=UTC) if day.year == date.min.year else datetime.max.replace(tzinfo=UTC)
+        return datetime.min.replace(tzinfo=UTC) if day < _MIDDLE_OF_CALENDAR else datetime.max.replace(tzinfo=UTC)
 
 
 def provisioning_start(effective_date: date, lead_days: int, tz: ZoneInfo) -> datetime:
