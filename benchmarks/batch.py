@@ -31,18 +31,18 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import (
-    BENCHMARK_SETTINGS,
     CLOCK_START,
     MANAGER,
     START_DATE,
     Rows,
+    benchmark_stack,
     emulator_cpu_seconds,
     graph_requests,
     print_rows,
     quiet_deferred_event_warning,
 )
 from benchmarks.load import busy_cores
-from demo.stack import Stack, running_stack
+from demo.stack import Stack
 
 DEFAULT_SIZES = (50, 500)
 API_BATCH_LIMIT = 1000
@@ -194,14 +194,13 @@ def run(
     events = [hire_event(run_tag, index) for index in range(hires)]
     instance_ids = [f"hr-{event['eventId']}" for event in events]
     settings = {
-        **BENCHMARK_SETTINGS,
         "SYNC_WAIT_MODE": mode,
         **({"SYNC_TIMEOUT_MINUTES": "1440"} if time_scale else {}),
     }
     with (
         tempfile.TemporaryDirectory() as state_dir,
         busy_cores(load),
-        running_stack(
+        benchmark_stack(
             Path(state_dir),
             time_scale=scale,
             clock_start=CLOCK_START,

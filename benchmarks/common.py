@@ -5,10 +5,13 @@ from __future__ import annotations
 import os
 import threading
 import warnings
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+
+from demo.stack import Stack, running_stack
 
 Rows = list[tuple[str, str]]
 """A benchmark's figures as (label, value) pairs: printed as a table, or as Markdown by `python -m benchmarks`."""
@@ -32,6 +35,14 @@ BENCHMARK_SETTINGS: dict[str, str] = {"BREAKER_CREATE_LIMIT": "1000000"}
 """Settings every stack benchmark adds to production's. The per-hour create breaker (500 by default) would hold a
 large batch's later hires for approval, and at a fast host clock an hour passes in a minute; the benchmarks measure
 throughput and cost, the breaker has tests of its own."""
+
+
+def benchmark_stack(
+    state_dir: Path, *, settings: Mapping[str, str] | None = None, **options: Any
+) -> AbstractContextManager[Stack]:
+    """The demo stack with BENCHMARK_SETTINGS under the benchmark's own settings, so no benchmark meets the
+    breaker by forgetting them."""
+    return running_stack(state_dir, settings={**BENCHMARK_SETTINGS, **(settings or {})}, **options)
 
 
 def quiet_deferred_event_warning() -> None:

@@ -24,8 +24,8 @@ from typing import Any
 
 import httpx
 
-from benchmarks.common import BENCHMARK_SETTINGS, CLOCK_START, Rows, print_rows, quiet_deferred_event_warning
-from demo.stack import Stack, running_stack, wait_until
+from benchmarks.common import CLOCK_START, Rows, benchmark_stack, print_rows, quiet_deferred_event_warning
+from demo.stack import Stack, wait_until
 from provisioning import naming
 from provisioning.intake.mapping import Mapping
 from provisioning.reconciliation.drift import reconcile
@@ -52,7 +52,6 @@ event:
 SETTINGS = {
     "RECONCILE_MAX_UPDATES": "100000",
     "RECONCILE_MAX_UPDATES_PERCENT": "100",
-    **BENCHMARK_SETTINGS,
     "BREAKER_UPDATE_LIMIT": "100000",
     "PROVISIONING_POLL_INITIAL_SECONDS": "15",
 }
@@ -150,7 +149,7 @@ def run(count: int = DEFAULT_SIZE, *, timeout: float = 3600.0) -> Figures:
     with (
         tempfile.TemporaryDirectory() as state_dir,
         # The clock starts now: the apply route judges a plan's age by the real clock (RECONCILE_PLAN_MAX_AGE_HOURS).
-        running_stack(
+        benchmark_stack(
             Path(state_dir),
             time_scale=60,
             clock_start=datetime.now(UTC),

@@ -32,15 +32,15 @@ from typing import Any
 
 from benchmarks import batch
 from benchmarks.common import (
-    BENCHMARK_SETTINGS,
     CLOCK_START,
     MANAGER,
     Rows,
+    benchmark_stack,
     graph_requests,
     print_rows,
     quiet_deferred_event_warning,
 )
-from demo.stack import Stack, running_stack, wait_until
+from demo.stack import Stack, wait_until
 
 MODES = ("watch", "poll")
 WAITING_SIZES = (10, 100, 1000)
@@ -106,11 +106,11 @@ def waiting(events: int, mode: str, *, time_scale: float = WAITING_TIME_SCALE) -
     """Graph requests per scaled minute while `events` hires wait for Entra Connect (which never comes)."""
     tag = f"wait{events}{mode}{int(time.time())}"
     hires = [batch.hire_event(tag, index) for index in range(events)]
-    settings = {**BENCHMARK_SETTINGS, "SYNC_WAIT_MODE": mode, "SYNC_TIMEOUT_MINUTES": str(7 * 24 * 60)}
+    settings = {"SYNC_WAIT_MODE": mode, "SYNC_TIMEOUT_MINUTES": str(7 * 24 * 60)}
     pipeline = {"agentDelaySeconds": 0, "logDelaySeconds": 0, "syncDelaySeconds": NEVER}
     with (
         tempfile.TemporaryDirectory() as state_dir,
-        running_stack(
+        benchmark_stack(
             Path(state_dir), time_scale=time_scale, clock_start=CLOCK_START, settings=settings, entra_config=pipeline
         ) as stack,
     ):
@@ -155,11 +155,11 @@ def ready(mode: str, *, hires: int = READY_HIRES, time_scale: float = READY_TIME
     }
     with (
         tempfile.TemporaryDirectory() as state_dir,
-        running_stack(
+        benchmark_stack(
             Path(state_dir),
             time_scale=time_scale,
             clock_start=CLOCK_START,
-            settings={**BENCHMARK_SETTINGS, "SYNC_WAIT_MODE": mode},
+            settings={"SYNC_WAIT_MODE": mode},
             entra_config=delays,
         ) as stack,
     ):

@@ -24,15 +24,14 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.common import (
-    BENCHMARK_SETTINGS,
     CLOCK_START,
     MANAGER,
     START_DATE,
     Rows,
+    benchmark_stack,
     print_rows,
     quiet_deferred_event_warning,
 )
-from demo.stack import running_stack
 
 TIME_SCALE = 120.0
 AGENT_SECONDS = 30.0
@@ -88,11 +87,11 @@ def run(mode: str, time_scale: float = TIME_SCALE, sync_seconds: float = SYNC_SE
     timeout = 2 * 3600 / time_scale + 60
     with (
         tempfile.TemporaryDirectory() as state_dir,
-        running_stack(
+        benchmark_stack(
             Path(state_dir),
             time_scale=time_scale,
             clock_start=CLOCK_START,
-            settings={**BENCHMARK_SETTINGS, "SYNC_WAIT_MODE": mode},
+            settings={"SYNC_WAIT_MODE": mode},
             entra_config={**realistic_delays(time_scale, sync_seconds), "agentOnline": True},
         ) as stack,
     ):
