@@ -78,11 +78,18 @@ class ReadyFigures:
     notice_seconds: list[float] = field(default_factory=list)
     real_seconds: float = 0.0
 
-    def percentile(self, values: list[float], share: float) -> float | None:
-        if not values:
-            return None
-        ordered = sorted(values)
-        return ordered[min(len(ordered) - 1, math.ceil(share * len(ordered)) - 1)]
+    @property
+    def p95(self) -> float | None:
+        """The sync-to-ready figure the target is about."""
+        return percentile(self.seconds, 0.95)
+
+
+def percentile(values: list[float], share: float) -> float | None:
+    """The nearest-rank percentile: a value some hire really had, none when nobody finished."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, math.ceil(share * len(ordered)) - 1)]
 
 
 def _stages(stack: Stack, prefix: str) -> dict[str, str]:
@@ -189,7 +196,7 @@ def ready(mode: str, *, hires: int = READY_HIRES, time_scale: float = READY_TIME
     return figures
 
 
-def _seconds(value: float | None) -> str:
+def format_seconds(value: float | None) -> str:
     return "n/a" if value is None else f"{value:.0f} s"
 
 
@@ -210,13 +217,13 @@ def report_waiting(results: list[WaitingFigures]) -> Rows:
 def report_ready(results: list[ReadyFigures]) -> Rows:
     rows: Rows = []
     for result in results:
-        p95 = result.percentile(result.seconds, 0.95)
         rows.append(
             (
                 f"{result.mode}, {result.hires} hires",
-                f"sync-to-ready p50 {_seconds(result.percentile(result.seconds, 0.5))}, p95 {_seconds(p95)}, "
-                f"max {_seconds(max(result.seconds, default=None))}; sync-to-notice p95 "
-                f"{_seconds(result.percentile(result.notice_seconds, 0.95))} ({result.completed}/{result.hires} "
+                f"sync-to-ready p50 {format_seconds(percentile(result.seconds, 0.5))}, "
+                f"p95 {format_seconds(result.p95)}, max {format_seconds(max(result.seconds, default=None))}; "
+                f"sync-to-notice p95 "
+                f"{format_seconds(percentile(result.notice_seconds, 0.95))} ({result.completed}/{result.hires} "
                 f"ready; x{result.time_scale:g}, {result.real_seconds:.0f} s real)",
             )
         )

@@ -32,7 +32,7 @@ from dataclasses import dataclass, replace
 from benchmarks import batch, sync_watch
 from benchmarks.batch import BatchFigures
 from benchmarks.common import quiet_deferred_event_warning
-from benchmarks.sync_watch import ReadyFigures, WaitingFigures
+from benchmarks.sync_watch import ReadyFigures, WaitingFigures, format_seconds
 
 DESIGNS = ("poll", "watch")
 BUSY_PROCESSES = 2
@@ -106,10 +106,6 @@ def measure(design: str, sizes: Sizes) -> DesignFigures:
 # One formatter per figure, shared by the progress lines and the table so the two never disagree.
 
 
-def _seconds(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.0f} s"
-
-
 def _per_hire(figures: BatchFigures) -> str:
     return f"{figures.graph_calls_per_employee:.2f}"
 
@@ -127,7 +123,7 @@ def _per_minute(figures: WaitingFigures) -> str:
 
 
 def _ready(figures: ReadyFigures) -> str:
-    return f"{_seconds(figures.percentile(figures.seconds, 0.95))} ({figures.completed}/{figures.hires})"
+    return f"{format_seconds(figures.p95)} ({figures.completed}/{figures.hires})"
 
 
 def _clock(time_scale: float) -> str:

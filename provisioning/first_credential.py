@@ -168,12 +168,10 @@ def _mail_credential(rt: runtime.Runtime, context: PassContext, secret: str) -> 
     try:
         email = rt.notifier.render_temporary_access_pass(context, secret)
         send(rt, email)
-    except GraphThrottled as error:
-        if error.status == 429:
+    except Exception as error:
+        if isinstance(error, GraphThrottled) and error.status == 429:
             log_event(logger, "first-credential", outcome="mail-throttled", error_code=error.code)
             raise
-        return error
-    except Exception as error:
         return error
     return email
 
